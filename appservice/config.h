@@ -68,38 +68,38 @@ struct config_strlist {
  *   LEVELMAP: struct config_level_map    STRLIST: struct config_strlist
  */
 struct config_key {
-    const char *name;               /* dotted path relative to the table's root */
+    const char *name; /* dotted path relative to the table's root */
     enum config_type type;
-    const char *default_value;      /* text as it would be written in YAML; NULL: required */
-    const char *help;               /* one line for contrib/config.example.yaml and errors */
-    const char *const *choices;     /* CONFIG_ENUM: NULL-terminated names */
-    int64_t min, max;               /* INT, SIZE, DURATION: bounds (both 0: unbounded) */
-    size_t offset;                  /* where the value goes in the target struct */
+    const char *default_value;  /* text as it would be written in YAML; NULL: required */
+    const char *help;           /* one line for contrib/config.example.yaml and errors */
+    const char *const *choices; /* CONFIG_ENUM: NULL-terminated names */
+    int64_t min, max;           /* INT, SIZE, DURATION: bounds (both 0: unbounded) */
+    size_t offset;              /* where the value goes in the target struct */
 };
 
 struct config {
     char *path; /* the file the config was read from */
 
     struct {
-        char *address; /* homeserver.address: client-server API base URL */
-        char *domain;  /* homeserver.domain: server name of the homeserver */
+        char *address;  /* homeserver.address: client-server API base URL */
+        char *domain;   /* homeserver.domain: server name of the homeserver */
         int verify_tls; /* homeserver.verify_tls */
     } homeserver;
 
     struct {
-        char *address;   /* appservice.address: URL the homeserver uses to reach warroom */
-        char *hostname;  /* appservice.hostname: address to listen on */
-        long port;       /* appservice.port */
-        char *id;        /* appservice.id: registration id */
-        char *bot_username;    /* appservice.bot.username: sender_localpart */
-        char *bot_displayname; /* appservice.bot.displayname */
-        char *as_token;  /* appservice.as_token: secret, may be absent before -g */
-        char *hs_token;  /* appservice.hs_token: secret, may be absent before -g */
-        char *database;  /* appservice.database: SQLite file */
-        int database_sync;        /* appservice.database_sync: 0 full, 1 normal */
-        uint64_t max_body_size;   /* appservice.max_body_size: bytes */
-        int legacy_access_token;  /* appservice.legacy_access_token: accept ?access_token= */
-        uint64_t shutdown_grace;  /* appservice.shutdown_grace: ms to finish in-flight work */
+        char *address;           /* appservice.address: URL the homeserver uses to reach warroom */
+        char *hostname;          /* appservice.hostname: address to listen on */
+        long port;               /* appservice.port */
+        char *id;                /* appservice.id: registration id */
+        char *bot_username;      /* appservice.bot.username: sender_localpart */
+        char *bot_displayname;   /* appservice.bot.displayname */
+        char *as_token;          /* appservice.as_token: secret, may be absent before -g */
+        char *hs_token;          /* appservice.hs_token: secret, may be absent before -g */
+        char *database;          /* appservice.database: SQLite file */
+        int database_sync;       /* appservice.database_sync: 0 full, 1 normal */
+        uint64_t max_body_size;  /* appservice.max_body_size: bytes */
+        int legacy_access_token; /* appservice.legacy_access_token: accept ?access_token= */
+        uint64_t shutdown_grace; /* appservice.shutdown_grace: ms to finish in-flight work */
     } appservice;
 
     struct {
@@ -108,9 +108,9 @@ struct config {
     } metrics;
 
     struct {
-        char *username_template;          /* bridge.username_template: "soc_{name}" */
-        char *command_prefix;             /* bridge.command_prefix: "!" */
-        uint64_t command_max_age;         /* bridge.command_max_age: ms */
+        char *username_template;             /* bridge.username_template: "soc_{name}" */
+        char *command_prefix;                /* bridge.command_prefix: "!" */
+        uint64_t command_max_age;            /* bridge.command_max_age: ms */
         struct config_level_map permissions; /* bridge.permissions */
     } bridge;
 

@@ -24,21 +24,21 @@ struct hs_client;
 struct hs_call;
 
 struct hs_error {
-    long status;          /* HTTP status, 0 if no response arrived */
-    char *errcode;        /* Matrix errcode ("M_FORBIDDEN"), or NULL */
-    char *message;        /* Matrix "error", or curl's message, or NULL */
-    CURLcode curl_code;   /* CURLE_OK unless the transfer itself failed */
+    long status;            /* HTTP status, 0 if no response arrived */
+    char *errcode;          /* Matrix errcode ("M_FORBIDDEN"), or NULL */
+    char *message;          /* Matrix "error", or curl's message, or NULL */
+    CURLcode curl_code;     /* CURLE_OK unless the transfer itself failed */
     int64_t retry_after_ms; /* from the body or Retry-After, -1 if absent */
 };
 
 /* The outcome of a request.  Borrowed by the callback: valid only during
  * the call; take a reference (json_object_get) to keep body. */
 struct hs_response {
-    long status;                /* HTTP status, 0 on a network error */
-    struct json_object *body;   /* parsed JSON body, or NULL */
-    struct hs_error error;      /* set when status is not 2xx */
-    double seconds;             /* duration of the last attempt */
-    unsigned attempts;          /* attempts made, 1 if it worked at once */
+    long status;              /* HTTP status, 0 on a network error */
+    struct json_object *body; /* parsed JSON body, or NULL */
+    struct hs_error error;    /* set when status is not 2xx */
+    double seconds;           /* duration of the last attempt */
+    unsigned attempts;        /* attempts made, 1 if it worked at once */
 };
 
 /* 1 if the response is a 2xx. */
@@ -50,15 +50,15 @@ enum hs_retry {
 };
 
 struct hs_request {
-    const char *method;        /* "GET", "PUT", "POST", "DELETE" */
-    const char *path;          /* already percent-encoded, e.g. "/_matrix/client/v3/register" */
-    const char *user_id;       /* act as this user (?user_id=), or NULL */
-    const char *query;         /* further query parameters, already encoded ("a=b&c=d"), or NULL */
-    struct json_object *body;  /* borrowed, serialized before hs_client_request returns; NULL: no body */
-    const char *content_type;  /* for raw bodies; NULL means application/json */
-    const void *raw_body;      /* a raw body (media upload) instead of JSON, borrowed until the callback */
+    const char *method;       /* "GET", "PUT", "POST", "DELETE" */
+    const char *path;         /* already percent-encoded, e.g. "/_matrix/client/v3/register" */
+    const char *user_id;      /* act as this user (?user_id=), or NULL */
+    const char *query;        /* further query parameters, already encoded ("a=b&c=d"), or NULL */
+    struct json_object *body; /* borrowed, serialized before hs_client_request returns; NULL: no body */
+    const char *content_type; /* for raw bodies; NULL means application/json */
+    const void *raw_body;     /* a raw body (media upload) instead of JSON, borrowed until the callback */
     size_t raw_body_len;
-    long timeout_ms;           /* per attempt; 0 means the client default (30 s) */
+    long timeout_ms; /* per attempt; 0 means the client default (30 s) */
     enum hs_retry retry;
 };
 
@@ -66,8 +66,8 @@ struct hs_request {
 typedef void (*hs_client_cb)(const struct hs_response *res, void *arg);
 
 struct hs_client_options {
-    const char *base_url;   /* homeserver.address, without a trailing slash */
-    const char *as_token;   /* copied and wiped when the client is freed */
+    const char *base_url; /* homeserver.address, without a trailing slash */
+    const char *as_token; /* copied and wiped when the client is freed */
     int verify_tls;
     uint64_t backoff_initial_ms; /* first retry delay; 0 means 500 ms */
     uint64_t backoff_max_ms;     /* cap; 0 means 60 s */

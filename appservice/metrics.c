@@ -108,8 +108,7 @@ metrics_render(void)
     fprintf(f, "warroom_homeserver_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
             (unsigned long long)metrics.latency_count);
     fprintf(f, "warroom_homeserver_request_duration_seconds_sum %.6f\n", metrics.latency_sum);
-    fprintf(f, "warroom_homeserver_request_duration_seconds_count %llu\n",
-            (unsigned long long)metrics.latency_count);
+    fprintf(f, "warroom_homeserver_request_duration_seconds_count %llu\n", (unsigned long long)metrics.latency_count);
     if (fclose(f) != 0)
         abort();
     return buf;

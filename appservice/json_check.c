@@ -41,8 +41,8 @@ json_check_syntax(const char *s, size_t len)
     if (json_check_db == NULL) {
         if (sqlite3_open_v2(":memory:", &json_check_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL) !=
                 SQLITE_OK ||
-            sqlite3_prepare_v3(json_check_db, "SELECT json_valid(?1)", -1, SQLITE_PREPARE_PERSISTENT,
-                               &json_check_stmt, NULL) != SQLITE_OK)
+            sqlite3_prepare_v3(json_check_db, "SELECT json_valid(?1)", -1, SQLITE_PREPARE_PERSISTENT, &json_check_stmt,
+                               NULL) != SQLITE_OK)
             abort(); /* only out of memory can make an in-memory database fail */
     }
     if (sqlite3_bind_text(json_check_stmt, 1, s, (int)len, SQLITE_STATIC) == SQLITE_OK &&

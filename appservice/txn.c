@@ -193,8 +193,7 @@ txn_parse_to_device(struct json_object *json, size_t index, struct txn_to_device
     td->to_user_id = txn_get_string(json, "to_user_id");
     td->to_device_id = txn_get_string(json, "to_device_id");
     if (td->type == NULL || td->sender == NULL || td->to_user_id == NULL || td->to_device_id == NULL) {
-        txn_error_set(err, "M_BAD_JSON", "to_device[%zu] lacks one of type, sender, to_user_id, to_device_id",
-                      index);
+        txn_error_set(err, "M_BAD_JSON", "to_device[%zu] lacks one of type, sender, to_user_id, to_device_id", index);
         return -1;
     }
     if (!json_object_object_get_ex(json, "content", &content) || !json_object_is_type(content, json_type_object)) {
@@ -328,8 +327,7 @@ txn_parse(const char *body, size_t len, struct txn **out, struct txn_error *err)
         txn->otk_counts = v;
     }
 
-    v = txn_get_either(root, "device_unused_fallback_key_types",
-                       "org.matrix.msc3202.device_unused_fallback_key_types");
+    v = txn_get_either(root, "device_unused_fallback_key_types", "org.matrix.msc3202.device_unused_fallback_key_types");
     if (v != NULL) {
         if (txn_check_user_device_map(v, "device_unused_fallback_key_types", json_type_array, err) != 0)
             goto out;

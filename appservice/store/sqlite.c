@@ -28,7 +28,7 @@ static const char *const store_sqlite_sql[SQ_NSTMTS] = {
     [SQ_EVENT_INSERT] = "INSERT INTO events (event_id, room_id, sender, type, state_key, origin_server_ts, "
                         "received_at, txn_seq, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
                         "ON CONFLICT (event_id) DO NOTHING",
-    [SQ_EVENT_GET] = "SELECT seq, event_id, room_id, sender, type, state_key, origin_server_ts, json "
+    [SQ_EVENT_GET] = "SELECT seq, event_id, room_id, sender, type, state_key, origin_server_ts, json, txn_seq "
                      "FROM events WHERE event_id = ?1",
     [SQ_EVENT_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM events",
     [SQ_EVENT_COUNT] = "SELECT count(*) FROM events",
@@ -77,8 +77,7 @@ store_sqlite_stmt(struct store_sqlite *ss, enum store_sqlite_stmt id, char **cau
     sqlite3_stmt *st = ss->stmts[id];
 
     if (st == NULL) {
-        if (sqlite3_prepare_v3(ss->db, store_sqlite_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-            SQLITE_OK) {
+        if (sqlite3_prepare_v3(ss->db, store_sqlite_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
             store_sqlite_fail(ss, cause, "preparing a statement");
             return NULL;
         }
@@ -259,8 +258,7 @@ store_sqlite_open(const struct store_options *opt, struct store **out, char **ca
     *out = NULL;
     ss->super.ops = &store_sqlite_ops;
     ss->path = xstrdup(opt->path);
-    rc = sqlite3_open_v2(opt->path, &ss->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(opt->path, &ss->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         *cause = xasprintf("cannot open the database %s: %s", opt->path,
                            ss->db != NULL ? sqlite3_errmsg(ss->db) : sqlite3_errstr(rc));
@@ -269,8 +267,8 @@ store_sqlite_open(const struct store_options *opt, struct store **out, char **ca
     sqlite3_extended_result_codes(ss->db, 1);
     if (sqlite3_busy_timeout(ss->db, 5000) != SQLITE_OK ||
         store_sqlite_exec(ss, "PRAGMA journal_mode = WAL", cause) != 0 ||
-        store_sqlite_exec(ss, opt->sync_normal ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
-                          cause) != 0 ||
+        store_sqlite_exec(ss, opt->sync_normal ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", cause) !=
+            0 ||
         store_sqlite_exec(ss, "PRAGMA foreign_keys = ON", cause) != 0)
         goto fail;
     if (store_sqlite_migrate(ss, cause) != 0 || store_sqlite_load_instance_id(ss, cause) != 0)
@@ -320,7 +318,7 @@ const struct store_ops store_sqlite_ops = {
     .meta_get = store_sqlite_meta_get,
     .meta_set = store_sqlite_meta_set,
     .put_transaction = store_sqlite_put_transaction,
-    .events_after = store_sqlite_events_after,
+    .events_after_txn = store_sqlite_events_after_txn,
     .event_get = store_sqlite_event_get,
     .last_event_seq = store_sqlite_last_event_seq,
     .count_events = store_sqlite_count_events,

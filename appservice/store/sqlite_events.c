@@ -77,8 +77,7 @@ store_sqlite_apply_state(struct store_sqlite *ss, const struct txn_event *ev, ch
 
 /* Stores the to-device messages and MSC3202 device data of a transaction. */
 static int
-store_sqlite_put_device_data(struct store_sqlite *ss, int64_t txn_seq, const struct txn *txn, int64_t now,
-                             char **cause)
+store_sqlite_put_device_data(struct store_sqlite *ss, int64_t txn_seq, const struct txn *txn, int64_t now, char **cause)
 {
     sqlite3_stmt *st;
 
@@ -104,8 +103,7 @@ store_sqlite_put_device_data(struct store_sqlite *ss, int64_t txn_seq, const str
             if ((st = store_sqlite_stmt(ss, SQ_DEVICE_LIST_INSERT, cause)) == NULL)
                 return -1;
             sqlite3_bind_int64(st, 1, txn_seq);
-            sqlite3_bind_text(st, 2, json_object_get_string(json_object_array_get_idx(list, i)), -1,
-                              SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, json_object_get_string(json_object_array_get_idx(list, i)), -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 3, pass == 0 ? "changed" : "left", -1, SQLITE_STATIC);
             if (sqlite3_step(st) != SQLITE_DONE)
                 return store_sqlite_fail(ss, cause, "storing a device-list change");
@@ -154,7 +152,8 @@ store_sqlite_put_device_data(struct store_sqlite *ss, int64_t txn_seq, const str
 /* The body of store_sqlite_put_transaction, inside its write transaction. */
 static int
 store_sqlite_put_transaction_rows(struct store_sqlite *ss, const char *txn_id, const struct txn *txn,
-                                  int64_t received_at, unsigned char *is_new, size_t *n_new, char **cause)
+                                  int64_t received_at, unsigned char *is_new, size_t *n_new, int64_t *txn_seq_out,
+                                  char **cause)
 {
     sqlite3_stmt *st;
     int64_t txn_seq;
@@ -208,31 +207,37 @@ store_sqlite_put_transaction_rows(struct store_sqlite *ss, const char *txn_id, c
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sqlite_fail(ss, cause, "storing the transaction record");
     *n_new = fresh;
+    *txn_seq_out = txn_seq;
     return 0;
 }
 
 int
 store_sqlite_put_transaction(struct store *s, const char *txn_id, const struct txn *txn, int64_t received_at,
-                             unsigned char *is_new, size_t *n_new, char **cause)
+                             unsigned char *is_new, size_t *n_new, int64_t *txn_seq, char **cause)
 {
     struct store_sqlite *ss = (struct store_sqlite *)s;
+    int64_t seq = 0;
     int ok;
 
     *n_new = 0;
+    if (txn_seq != NULL)
+        *txn_seq = 0;
     if (store_sqlite_write_begin(ss, cause) != 0)
         return -1;
-    ok = store_sqlite_put_transaction_rows(ss, txn_id, txn, received_at, is_new, n_new, cause) == 0;
+    ok = store_sqlite_put_transaction_rows(ss, txn_id, txn, received_at, is_new, n_new, &seq, cause) == 0;
     if (store_sqlite_write_end(ss, ok, cause) != 0) {
         *n_new = 0;
         if (is_new != NULL)
             memset(is_new, 0, txn->nevents);
         return -1;
     }
+    if (txn_seq != NULL)
+        *txn_seq = seq;
     return 0;
 }
 
 /* Fills ev from a row of (seq, event_id, room_id, sender, type, state_key,
- * origin_server_ts, json). */
+ * origin_server_ts, json, txn_seq). */
 static void
 store_sqlite_read_event(sqlite3_stmt *st, struct store_event *ev)
 {
@@ -244,6 +249,7 @@ store_sqlite_read_event(sqlite3_stmt *st, struct store_event *ev)
     ev->state_key = store_sqlite_column_dup(st, 5);
     ev->origin_server_ts = sqlite3_column_int64(st, 6);
     ev->json = store_sqlite_column_dup(st, 7);
+    ev->txn_seq = sqlite3_column_int64(st, 8);
 }
 
 /* Frees what store_sqlite_read_event() allocated inside ev. */
@@ -260,30 +266,29 @@ store_sqlite_clear_event(struct store_event *ev)
 }
 
 int
-store_sqlite_events_after(struct store *s, int64_t after_seq, const char *const *types, size_t limit,
-                          int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause)
+store_sqlite_events_after_txn(struct store *s, int64_t after_txn_seq, const char *const *types,
+                              int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause)
 {
     struct store_sqlite *ss = (struct store_sqlite *)s;
+    struct json_object *list = json_object_new_array();
     sqlite3_stmt *st = NULL;
     int rc, ret = -1;
 
     /* The type list varies per caller, so this statement is prepared here;
-     * the types go through json_each, never into the SQL text. */
-    struct json_object *list = json_object_new_array();
+     * the types go in as one JSON parameter, never into the SQL text. */
     for (size_t i = 0; types != NULL && types[i] != NULL; i++)
         json_object_array_add(list, json_object_new_string(types[i]));
     if (sqlite3_prepare_v2(ss->db,
-                           "SELECT seq, event_id, room_id, sender, type, state_key, origin_server_ts, json "
-                           "FROM events WHERE seq > ?1 AND (?2 = 0 OR type IN (SELECT value FROM json_each(?3))) "
-                           "ORDER BY seq LIMIT ?4",
+                           "SELECT seq, event_id, room_id, sender, type, state_key, origin_server_ts, json, txn_seq "
+                           "FROM events WHERE txn_seq > ?1 "
+                           "AND (?2 = 0 OR type IN (SELECT value FROM json_each(?3))) ORDER BY seq",
                            -1, &st, NULL) != SQLITE_OK) {
         store_sqlite_fail(ss, cause, "reading events");
         goto out;
     }
-    sqlite3_bind_int64(st, 1, after_seq);
+    sqlite3_bind_int64(st, 1, after_txn_seq);
     sqlite3_bind_int(st, 2, types != NULL);
     sqlite3_bind_text(st, 3, json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, limit == 0 ? -1 : (int64_t)limit);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_event ev;
         int stop;

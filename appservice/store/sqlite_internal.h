@@ -50,8 +50,8 @@ struct store_sqlite {
     char *path;
     char instance_id[33];
     sqlite3_stmt *stmts[SQ_NSTMTS];
-    int depth;      /* nesting of store_sqlite_write_begin() */
-    int failed;     /* a nested write failed: the outermost end rolls back */
+    int depth;  /* nesting of store_sqlite_write_begin() */
+    int failed; /* a nested write failed: the outermost end rolls back */
 };
 
 /* Returns the statement, prepared and reset, or NULL with *cause set. */
@@ -80,19 +80,18 @@ int store_sqlite_current_version(void);
 
 /* The slots of store_sqlite_ops implemented in the other files. */
 int store_sqlite_put_transaction(struct store *s, const char *txn_id, const struct txn *txn, int64_t received_at,
-                                 unsigned char *is_new, size_t *n_new, char **cause);
-int store_sqlite_events_after(struct store *s, int64_t after_seq, const char *const *types, size_t limit,
-                              int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause);
+                                 unsigned char *is_new, size_t *n_new, int64_t *txn_seq, char **cause);
+int store_sqlite_events_after_txn(struct store *s, int64_t after_txn_seq, const char *const *types,
+                                  int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause);
 int store_sqlite_event_get(struct store *s, const char *event_id, struct store_event **out, char **cause);
 int64_t store_sqlite_last_event_seq(struct store *s);
 int store_sqlite_count_events(struct store *s, int64_t *n, char **cause);
-int store_sqlite_membership(struct store *s, const char *room_id, const char *user_id, char **membership,
-                            char **cause);
+int store_sqlite_membership(struct store *s, const char *room_id, const char *user_id, char **membership, char **cause);
 int store_sqlite_joined_count(struct store *s, const char *room_id, int64_t *n, char **cause);
 int store_sqlite_room_is_direct(struct store *s, const char *room_id, int *is_direct, char **cause);
 int store_sqlite_outbox_add(struct store *s, const struct store_outbox_new *e, int64_t *id, char **cause);
-int store_sqlite_outbox_pending(struct store *s, int (*cb)(struct store_outbox_entry *e, void *arg), void *arg,
-                                char **cause);
+int store_sqlite_outbox_pending(struct store *s, int64_t after_id, int (*cb)(struct store_outbox_entry *e, void *arg),
+                                void *arg, char **cause);
 int store_sqlite_outbox_sent(struct store *s, int64_t id, const char *event_id, char **cause);
 int store_sqlite_outbox_failed(struct store *s, int64_t id, const char *reason, char **cause);
 int store_sqlite_outbox_attempted(struct store *s, int64_t id, const char *reason, char **cause);
@@ -101,7 +100,6 @@ int64_t store_sqlite_outbox_depth(struct store *s);
 int store_sqlite_command_insert(struct store *s, const struct store_command *c, int *inserted, char **cause);
 int store_sqlite_command_finish(struct store *s, const char *event_id, enum store_command_status status,
                                 const char *detail, int64_t reply_outbox_id, char **cause);
-int store_sqlite_commands_running(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg,
-                                  char **cause);
+int store_sqlite_commands_running(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg, char **cause);
 
 #endif

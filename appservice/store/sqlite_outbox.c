@@ -78,8 +78,8 @@ store_sqlite_kind(const char *name)
 }
 
 int
-store_sqlite_outbox_pending(struct store *s, int (*cb)(struct store_outbox_entry *e, void *arg), void *arg,
-                            char **cause)
+store_sqlite_outbox_pending(struct store *s, int64_t after_id, int (*cb)(struct store_outbox_entry *e, void *arg),
+                            void *arg, char **cause)
 {
     struct store_sqlite *ss = (struct store_sqlite *)s;
     sqlite3_stmt *st = NULL;
@@ -88,11 +88,12 @@ store_sqlite_outbox_pending(struct store *s, int (*cb)(struct store_outbox_entry
     /* A statement of its own: cb may add to the outbox while we read. */
     if (sqlite3_prepare_v2(ss->db,
                            "SELECT id, room_id, user_id, kind, event_type, content, replaces_id, created_at, "
-                           "attempts FROM outbox WHERE state = 'pending' ORDER BY id",
+                           "attempts FROM outbox WHERE state = 'pending' AND id > ?1 ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK) {
         store_sqlite_fail(ss, cause, "reading the outbox");
         goto out;
     }
+    sqlite3_bind_int64(st, 1, after_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_outbox_entry *e = xcalloc(1, sizeof(*e));
 
@@ -216,8 +217,8 @@ store_sqlite_command_insert(struct store *s, const struct store_command *c, int 
 }
 
 int
-store_sqlite_command_finish(struct store *s, const char *event_id, enum store_command_status status,
-                            const char *detail, int64_t reply_outbox_id, char **cause)
+store_sqlite_command_finish(struct store *s, const char *event_id, enum store_command_status status, const char *detail,
+                            int64_t reply_outbox_id, char **cause)
 {
     struct store_sqlite *ss = (struct store_sqlite *)s;
     sqlite3_stmt *st = store_sqlite_stmt(ss, SQ_COMMAND_FINISH, cause);

@@ -182,8 +182,8 @@ store_sqlite_migrate(struct store_sqlite *ss, char **cause)
         return -1;
     }
     for (; version < (int)STORE_SQLITE_NMIGRATIONS; version++) {
-        char *sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;",
-                              store_sqlite_migrations[version], version + 1);
+        char *sql = xasprintf("BEGIN IMMEDIATE; %s PRAGMA user_version = %d; COMMIT;", store_sqlite_migrations[version],
+                              version + 1);
         int rc = sqlite3_exec(ss->db, sql, NULL, NULL, &errmsg);
 
         free(sql);

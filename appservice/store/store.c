@@ -100,16 +100,16 @@ store_meta_set(struct store *s, const char *key, const char *value, char **cause
 
 int
 store_put_transaction(struct store *s, const char *txn_id, const struct txn *txn, int64_t received_at,
-                      unsigned char *is_new, size_t *n_new, char **cause)
+                      unsigned char *is_new, size_t *n_new, int64_t *txn_seq, char **cause)
 {
-    return s->ops->put_transaction(s, txn_id, txn, received_at, is_new, n_new, cause);
+    return s->ops->put_transaction(s, txn_id, txn, received_at, is_new, n_new, txn_seq, cause);
 }
 
 int
-store_events_after(struct store *s, int64_t after_seq, const char *const *types, size_t limit,
-                   int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause)
+store_events_after_txn(struct store *s, int64_t after_txn_seq, const char *const *types,
+                       int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause)
 {
-    return s->ops->events_after(s, after_seq, types, limit, cb, arg, cause);
+    return s->ops->events_after_txn(s, after_txn_seq, types, cb, arg, cause);
 }
 
 int
@@ -155,9 +155,10 @@ store_outbox_add(struct store *s, const struct store_outbox_new *e, int64_t *id,
 }
 
 int
-store_outbox_pending(struct store *s, int (*cb)(struct store_outbox_entry *e, void *arg), void *arg, char **cause)
+store_outbox_pending(struct store *s, int64_t after_id, int (*cb)(struct store_outbox_entry *e, void *arg), void *arg,
+                     char **cause)
 {
-    return s->ops->outbox_pending(s, cb, arg, cause);
+    return s->ops->outbox_pending(s, after_id, cb, arg, cause);
 }
 
 int

@@ -32,13 +32,13 @@ enum store_outbox_kind {
 /* A new outbox entry.  Every pointer is borrowed for the call. */
 struct store_outbox_new {
     const char *room_id;
-    const char *user_id;             /* the bot that acts */
+    const char *user_id; /* the bot that acts */
     enum store_outbox_kind kind;
-    const char *event_type;          /* SEND: the event type */
-    const char *content;             /* SEND: content JSON; JOIN/LEAVE: body JSON or NULL */
-    int64_t replaces_id;             /* SEND: an earlier entry this one edits (m.replace), or 0 */
-    const char *cause_event_id;      /* the event that caused it, or NULL; a JOIN or LEAVE is
-                                      * stored at most once per cause */
+    const char *event_type;     /* SEND: the event type */
+    const char *content;        /* SEND: content JSON; JOIN/LEAVE: body JSON or NULL */
+    int64_t replaces_id;        /* SEND: an earlier entry this one edits (m.replace), or 0 */
+    const char *cause_event_id; /* the event that caused it, or NULL; a JOIN or LEAVE is
+                                 * stored at most once per cause */
 };
 
 /* An outbox entry waiting to be delivered. */
@@ -78,6 +78,7 @@ enum store_command_status {
 /* A stored event as read back (for the router's catch-up and replies). */
 struct store_event {
     int64_t seq;
+    int64_t txn_seq;
     char *event_id;
     char *room_id;
     char *sender;
@@ -113,12 +114,9 @@ struct store_ops {
 
     /* Stores a transaction; see store_put_transaction(). */
     int (*put_transaction)(struct store *s, const char *txn_id, const struct txn *txn, int64_t received_at,
-                           unsigned char *is_new, size_t *n_new, char **cause);
-    /* Calls cb for each stored event with seq > after_seq whose type is one
-     * of types (NULL-terminated), in order, at most limit; cb returns
-     * non-zero to stop. */
-    int (*events_after)(struct store *s, int64_t after_seq, const char *const *types, size_t limit,
-                        int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause);
+                           unsigned char *is_new, size_t *n_new, int64_t *txn_seq, char **cause);
+    int (*events_after_txn)(struct store *s, int64_t after_txn_seq, const char *const *types,
+                            int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause);
     int (*event_get)(struct store *s, const char *event_id, struct store_event **out, char **cause);
     int64_t (*last_event_seq)(struct store *s);
     int (*count_events)(struct store *s, int64_t *n, char **cause);
@@ -128,8 +126,8 @@ struct store_ops {
     int (*room_is_direct)(struct store *s, const char *room_id, int *is_direct, char **cause);
 
     int (*outbox_add)(struct store *s, const struct store_outbox_new *e, int64_t *id, char **cause);
-    int (*outbox_pending)(struct store *s, int (*cb)(struct store_outbox_entry *e, void *arg), void *arg,
-                          char **cause);
+    int (*outbox_pending)(struct store *s, int64_t after_id, int (*cb)(struct store_outbox_entry *e, void *arg),
+                          void *arg, char **cause);
     int (*outbox_sent)(struct store *s, int64_t id, const char *event_id, char **cause);
     int (*outbox_failed)(struct store *s, int64_t id, const char *reason, char **cause);
     int (*outbox_attempted)(struct store *s, int64_t id, const char *reason, char **cause);
@@ -137,10 +135,9 @@ struct store_ops {
     int64_t (*outbox_depth)(struct store *s);
 
     int (*command_insert)(struct store *s, const struct store_command *c, int *inserted, char **cause);
-    int (*command_finish)(struct store *s, const char *event_id, enum store_command_status status,
-                          const char *detail, int64_t reply_outbox_id, char **cause);
-    int (*commands_running)(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg,
-                            char **cause);
+    int (*command_finish)(struct store *s, const char *event_id, enum store_command_status status, const char *detail,
+                          int64_t reply_outbox_id, char **cause);
+    int (*commands_running)(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg, char **cause);
 };
 
 /* The header every backend's struct starts with. */
@@ -169,12 +166,16 @@ int store_meta_set(struct store *s, const char *key, const char *value, char **c
  * memberships and room facts those events change, the to-device messages,
  * device-list changes and one-time/fallback key counts.  is_new (nevents
  * entries, may be NULL) gets 1 for each event stored now and 0 for one
- * stored before; *n_new their count.  On failure nothing is stored.
+ * stored before; *n_new their count; *txn_seq (may be NULL) the sequence
+ * number of the transaction record.  On failure nothing is stored.
  */
 int store_put_transaction(struct store *s, const char *txn_id, const struct txn *txn, int64_t received_at,
-                          unsigned char *is_new, size_t *n_new, char **cause);
-int store_events_after(struct store *s, int64_t after_seq, const char *const *types, size_t limit,
-                       int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause);
+                          unsigned char *is_new, size_t *n_new, int64_t *txn_seq, char **cause);
+/* Calls cb, in stream order, for each event stored by a transaction after
+ * after_txn_seq whose type is one of types (NULL-terminated; NULL for
+ * all); cb returns non-zero to stop.  The router's catch-up after a crash. */
+int store_events_after_txn(struct store *s, int64_t after_txn_seq, const char *const *types,
+                           int (*cb)(const struct store_event *ev, void *arg), void *arg, char **cause);
 /* *out is allocated (free with store_event_free()), or NULL if unknown. */
 int store_event_get(struct store *s, const char *event_id, struct store_event **out, char **cause);
 int64_t store_last_event_seq(struct store *s);
@@ -188,10 +189,11 @@ int store_room_is_direct(struct store *s, const char *room_id, int *is_direct, c
 /* Adds an entry; *id gets its id, or 0 if a JOIN/LEAVE with the same
  * cause was stored before (nothing is added then). */
 int store_outbox_add(struct store *s, const struct store_outbox_new *e, int64_t *id, char **cause);
-/* Calls cb with every pending entry in id order; cb takes ownership of the
- * entry (free with store_outbox_entry_free()) and returns non-zero to stop. */
-int store_outbox_pending(struct store *s, int (*cb)(struct store_outbox_entry *e, void *arg), void *arg,
-                         char **cause);
+/* Calls cb with every pending entry whose id is above after_id, in id
+ * order; cb takes ownership of the entry (free with
+ * store_outbox_entry_free()) and returns non-zero to stop. */
+int store_outbox_pending(struct store *s, int64_t after_id, int (*cb)(struct store_outbox_entry *e, void *arg),
+                         void *arg, char **cause);
 int store_outbox_sent(struct store *s, int64_t id, const char *event_id, char **cause);
 /* Marks an entry the homeserver refused for good; it is kept for the record. */
 int store_outbox_failed(struct store *s, int64_t id, const char *reason, char **cause);

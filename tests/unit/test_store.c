@@ -85,13 +85,13 @@ test_dedup(void)
         goto out;
     is_int(store_schema_version(s), 1, "new database migrated to version 1");
     is_int(query_int("dedup.db", "PRAGMA user_version"), 1, "PRAGMA user_version says 1");
-    ok(store_put_transaction(s, "1", a, 1000, is_new, &n_new, &cause) == 0, "100-event transaction stored");
+    ok(store_put_transaction(s, "1", a, 1000, is_new, &n_new, NULL, &cause) == 0, "100-event transaction stored");
     is_int(n_new, 100, "100 new events");
     ok(is_new[0] == 1 && is_new[99] == 1, "each marked new");
-    ok(store_put_transaction(s, "1", a, 2000, is_new, &n_new, &cause) == 0, "the same transaction again");
+    ok(store_put_transaction(s, "1", a, 2000, is_new, &n_new, NULL, &cause) == 0, "the same transaction again");
     is_int(n_new, 0, "retry stores nothing new");
     ok(is_new[0] == 0 && is_new[99] == 0, "each marked old");
-    ok(store_put_transaction(s, "1", b, 3000, NULL, &n_new, &cause) == 0,
+    ok(store_put_transaction(s, "1", b, 3000, NULL, &n_new, NULL, &cause) == 0,
        "a different transaction reusing txnId 1 (homeserver reset its ids)");
     is_int(n_new, 50, "its 50 events are stored: dedup is on event_id, not txnId");
     is_int(query_int("dedup.db", "SELECT count(*) FROM events"), 150, "150 events in the database");
@@ -126,14 +126,14 @@ test_atomic(void)
     ok(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK,
        "failure injected");
     free(sql);
-    ok(store_put_transaction(s, "7", a, 1, NULL, &n_new, &cause) != 0, "the write fails");
+    ok(store_put_transaction(s, "7", a, 1, NULL, &n_new, NULL, &cause) != 0, "the write fails");
     ok(cause != NULL && strstr(cause, "disk full") != NULL, "with the reason (%s)", cause ? cause : "");
     is_int(query_int("atomic.db", "SELECT count(*) FROM events"), 0, "not one event was kept");
     is_int(query_int("atomic.db", "SELECT count(*) FROM transactions"), 0, "no transaction record was kept");
     sqlite3_exec(db, "DROP TRIGGER boom", NULL, NULL, NULL);
     free(cause);
     cause = NULL;
-    ok(store_put_transaction(s, "7", a, 1, NULL, &n_new, &cause) == 0 && n_new == 100,
+    ok(store_put_transaction(s, "7", a, 1, NULL, &n_new, NULL, &cause) == 0 && n_new == 100,
        "the retry after the fault stores everything");
 out:
     sqlite3_close(db);
@@ -158,7 +158,7 @@ test_state(void)
         ok(0, "store and fixtures ready");
         goto out;
     }
-    ok(store_put_transaction(s, "1", invite, 1, NULL, &n_new, &cause) == 0, "DM invite stored");
+    ok(store_put_transaction(s, "1", invite, 1, NULL, &n_new, NULL, &cause) == 0, "DM invite stored");
     ok(store_membership(s, invite->events[0].room_id, invite->events[0].state_key, &membership, &cause) == 0 &&
            membership != NULL && strcmp(membership, "invite") == 0,
        "the invitee's membership is invite");
@@ -166,13 +166,13 @@ test_state(void)
     membership = NULL;
     store_room_is_direct(s, invite->events[0].room_id, &is_direct, &cause);
     ok(is_direct, "is_direct invite marks the room as a direct chat");
-    ok(store_put_transaction(s, "2", join, 2, NULL, &n_new, &cause) == 0, "join stored");
+    ok(store_put_transaction(s, "2", join, 2, NULL, &n_new, NULL, &cause) == 0, "join stored");
     ok(store_membership(s, join->events[0].room_id, join->events[0].state_key, &membership, &cause) == 0 &&
            membership != NULL && strcmp(membership, "join") == 0,
        "joined");
     free(membership);
     membership = NULL;
-    ok(store_put_transaction(s, "3", leave, 3, NULL, &n_new, &cause) == 0, "leave stored");
+    ok(store_put_transaction(s, "3", leave, 3, NULL, &n_new, NULL, &cause) == 0, "leave stored");
     ok(store_membership(s, leave->events[0].room_id, leave->events[0].state_key, &membership, &cause) == 0 &&
            membership != NULL && strcmp(membership, "leave") == 0,
        "left");
@@ -198,9 +198,9 @@ test_device_data(void)
         ok(0, "store and fixtures ready");
         goto out;
     }
-    ok(store_put_transaction(s, "1", a, 1, NULL, &n_new, &cause) == 0, "to-device transaction stored");
+    ok(store_put_transaction(s, "1", a, 1, NULL, &n_new, NULL, &cause) == 0, "to-device transaction stored");
     is_int(query_int("device.db", "SELECT count(*) FROM to_device"), 1, "the olm to-device message is kept");
-    ok(store_put_transaction(s, "2", b, 2, NULL, &n_new, &cause) == 0, "message with key counts stored");
+    ok(store_put_transaction(s, "2", b, 2, NULL, &n_new, NULL, &cause) == 0, "message with key counts stored");
     is_int(query_int("device.db", "SELECT count FROM device_key_counts WHERE user_id = '@soc_dns:localhost'"), 5,
            "one-time key count kept");
     is_int(query_int("device.db", "SELECT count(*) FROM device_fallback_keys"), 1, "fallback key types kept");
@@ -236,11 +236,17 @@ test_outbox(void)
 {
     struct store *s = open_store("outbox.db");
     struct store_outbox_new e = {
-        .room_id = "!r:x", .user_id = "@warroom:x", .kind = STORE_OUTBOX_SEND, .event_type = "m.room.message",
+        .room_id = "!r:x",
+        .user_id = "@warroom:x",
+        .kind = STORE_OUTBOX_SEND,
+        .event_type = "m.room.message",
         .content = "{\"body\":\"one\"}",
     };
     struct store_outbox_new j = {
-        .room_id = "!r:x", .user_id = "@warroom:x", .kind = STORE_OUTBOX_JOIN, .cause_event_id = "$invite",
+        .room_id = "!r:x",
+        .user_id = "@warroom:x",
+        .kind = STORE_OUTBOX_JOIN,
+        .cause_event_id = "$invite",
     };
     struct pending p = {0};
     int64_t id1 = 0, id2 = 0, id3 = 0, idj = 0, idj2 = -1;
@@ -256,14 +262,13 @@ test_outbox(void)
     ok(store_outbox_add(s, &j, &idj, &cause) == 0 && idj > 0, "join caused by an invite added");
     ok(store_outbox_add(s, &j, &idj2, &cause) == 0 && idj2 == 0, "the same invite does not add a second join");
     is_int(store_outbox_depth(s), 3, "three pending");
-    ok(store_outbox_pending(s, collect_pending, &p, &cause) == 0, "pending read");
+    ok(store_outbox_pending(s, 0, collect_pending, &p, &cause) == 0, "pending read");
     is_int(p.n, 3, "three pending read back");
     ok(p.n == 3 && p.ids[0] == id1 && p.ids[1] == id2 && p.ids[2] == idj, "in order");
     ok(p.n == 3 && strstr(p.txn_ids[0], store_instance_id(s)) != NULL, "txnId carries the database instance id");
     ok(p.n == 3 && strcmp(p.txn_ids[0], p.txn_ids[1]) != 0, "txnIds differ");
     ok(store_outbox_sent(s, id1, "$sent1", &cause) == 0, "first marked sent");
-    ok(store_outbox_event_id(s, id1, &event_id, &cause) == 0 && event_id != NULL &&
-           strcmp(event_id, "$sent1") == 0,
+    ok(store_outbox_event_id(s, id1, &event_id, &cause) == 0 && event_id != NULL && strcmp(event_id, "$sent1") == 0,
        "its event id is kept for later edits");
     ok(store_outbox_failed(s, id2, "M_FORBIDDEN", &cause) == 0, "second marked failed");
     is_int(store_outbox_depth(s), 1, "one pending left");
@@ -293,7 +298,11 @@ test_commands_and_reopen(void)
 {
     struct store *s = open_store("cmd.db");
     struct store_command c = {
-        .event_id = "$cmd", .room_id = "!r:x", .sender = "@alice:x", .command = "ping", .received_at = 5,
+        .event_id = "$cmd",
+        .room_id = "!r:x",
+        .sender = "@alice:x",
+        .command = "ping",
+        .received_at = 5,
     };
     int inserted = -1;
     char *cause = NULL, *value = NULL;

@@ -1,0 +1,526 @@
+/*
+ * Routing of stored events to invites and commands; see router.h.  The
+ * built-in commands of the main bot (!ping and !help) live in
+ * router_builtin.c.
+ */
+#include "autoconfig.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bots.h"
+#include "clock.h"
+#include "command_line.h"
+#include "config.h"
+#include "hs_client.h"
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "permissions.h"
+#include "reply.h"
+#include "router_internal.h"
+#include "store/store.h"
+#include "txn.h"
+#include "xmalloc.h"
+
+/* How often the routing position is saved when it moved. */
+#define ROUTER_SAVE_INTERVAL_MS 5000
+
+static void
+router_on_save_timer(uv_timer_t *t)
+{
+    router_save_position(t->data);
+}
+
+struct router *
+router_new(const struct router_options *opt)
+{
+    struct router *r = xcalloc(1, sizeof(*r));
+
+    r->loop = opt->loop;
+    r->cfg = opt->cfg;
+    r->store = opt->store;
+    r->bots = opt->bots;
+    r->outbox = opt->outbox;
+    r->hc = opt->hc;
+    if (uv_timer_init(r->loop, &r->timer) != 0)
+        abort();
+    r->timer.data = r;
+    return r;
+}
+
+void
+router_save_position(struct router *r)
+{
+    char value[32], *cause = NULL;
+
+    if (r->saved_txn_seq == r->done_txn_seq)
+        return;
+    snprintf(value, sizeof(value), "%" PRId64, r->done_txn_seq);
+    if (store_meta_set(r->store, "router.txn_seq", value, &cause) != 0) {
+        log_warn("router: cannot save the routing position: %s", cause);
+        free(cause);
+        return;
+    }
+    r->saved_txn_seq = r->done_txn_seq;
+}
+
+/* Reads the common fields of an event. */
+static int
+router_event_fields(struct json_object *ev, struct router_event *out)
+{
+    struct json_object *v;
+
+    memset(out, 0, sizeof(*out));
+    out->json = ev;
+#define ROUTER_STR(field)                                                                                              \
+    if (json_object_object_get_ex(ev, #field, &v) && json_object_is_type(v, json_type_string))                         \
+    out->field = json_object_get_string(v)
+    ROUTER_STR(event_id);
+    ROUTER_STR(room_id);
+    ROUTER_STR(sender);
+    ROUTER_STR(type);
+    ROUTER_STR(state_key);
+#undef ROUTER_STR
+    if (json_object_object_get_ex(ev, "origin_server_ts", &v))
+        out->origin_server_ts = json_object_get_int64(v);
+    if (!json_object_object_get_ex(ev, "content", &out->content) ||
+        !json_object_is_type(out->content, json_type_object))
+        return -1;
+    return out->event_id != NULL && out->room_id != NULL && out->sender != NULL && out->type != NULL ? 0 : -1;
+}
+
+/* 1 if bot is joined to room_id, as far as the stored events say. */
+int
+router_bot_joined(struct router *r, struct bot *bot, const char *room_id)
+{
+    char *membership = NULL, *cause = NULL;
+    int joined;
+
+    if (store_membership(r->store, room_id, bot->user_id, &membership, &cause) != 0) {
+        log_warn("router: %s", cause);
+        free(cause);
+        return 0;
+    }
+    joined = membership != NULL && strcmp(membership, "join") == 0;
+    free(membership);
+    return joined;
+}
+
+/* The bot this room is a direct chat with: a room marked direct by the
+ * invite, or a room of two where one is a bot.  NULL if none. */
+static struct bot *
+router_dm_bot(struct router *r, const char *room_id)
+{
+    int is_direct = 0;
+    int64_t joined = 0;
+    char *cause = NULL;
+    struct bot *found = NULL;
+
+    if (store_room_is_direct(r->store, room_id, &is_direct, &cause) != 0 ||
+        store_joined_count(r->store, room_id, &joined, &cause) != 0) {
+        log_warn("router: %s", cause);
+        free(cause);
+        return NULL;
+    }
+    if (!is_direct && joined != 2)
+        return NULL;
+    for (struct bot *b = bots_first(r->bots); b != NULL && found == NULL; b = b->next) {
+        if (router_bot_joined(r, b, room_id))
+            found = b;
+    }
+    return found;
+}
+
+/* Queues a join or a leave caused by an invite. */
+static void
+router_answer_invite(struct router *r, const struct router_event *ev, struct bot *bot, int accept, const char *reason)
+{
+    struct store_outbox_new e = {
+        .room_id = ev->room_id,
+        .user_id = bot->user_id,
+        .kind = accept ? STORE_OUTBOX_JOIN : STORE_OUTBOX_LEAVE,
+        .cause_event_id = ev->event_id,
+    };
+    struct json_object *body = json_object_new_object();
+    char *cause = NULL;
+    int64_t id;
+
+    if (reason != NULL)
+        json_object_object_add(body, "reason", json_object_new_string(reason));
+    e.content = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (store_outbox_add(r->store, &e, &id, &cause) != 0) {
+        /* Not queued: the invite is offered again at the next start. */
+        log_error("router: cannot queue the answer to the invite %s: %s", ev->event_id, cause);
+        free(cause);
+    } else {
+        outbox_kick(r->outbox);
+    }
+    json_object_put(body);
+}
+
+/* An invite of one of our bots: accept it from a user allowed to, reject
+ * it from anyone else. */
+static void
+router_invite(struct router *r, const struct router_event *ev)
+{
+    struct json_object *v;
+    struct bot *bot;
+    struct permissions_decision d;
+    char *reason;
+
+    if (ev->state_key == NULL || !json_object_object_get_ex(ev->content, "membership", &v) ||
+        !json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), "invite") != 0)
+        return;
+    if ((bot = bots_find(r->bots, ev->state_key)) == NULL || bots_in_namespace(r->bots, ev->sender))
+        return;
+    d = permissions_resolve(&r->cfg->bridge.permissions, ev->sender);
+    if (d.level >= bot->invite_level) {
+        log_info("router: %s invited %s to %s: accepted (level %s by rule '%s')", ev->sender, bot->user_id, ev->room_id,
+                 permissions_level_name(d.level), d.rule);
+        router_answer_invite(r, ev, bot, 1, NULL);
+        return;
+    }
+    log_warn("router: %s invited %s to %s: refused (level %s by rule '%s', needs %s)", ev->sender, bot->user_id,
+             ev->room_id, permissions_level_name(d.level), d.rule, permissions_level_name(bot->invite_level));
+    reason = xasprintf("%s may not invite this bot (permission level %s; %s needed)", ev->sender,
+                       permissions_level_name(d.level), permissions_level_name(bot->invite_level));
+    router_answer_invite(r, ev, bot, 0, reason);
+    free(reason);
+}
+
+/* Frees a job and unlinks it from the running list. */
+static void
+router_job_free(struct router_job *job)
+{
+    struct router *r = job->r;
+
+    for (struct router_job **p = &r->jobs; *p != NULL; p = &(*p)->next) {
+        if (*p == job) {
+            *p = job->next;
+            r->running--;
+            break;
+        }
+    }
+    free(job->event_id);
+    free(job->room_id);
+    free(job->sender);
+    free(job->thread_root);
+    free(job->command);
+    free(job->args);
+    free(job);
+    if (r->stopping && r->running == 0 && r->done != NULL) {
+        void (*done)(void *) = r->done;
+
+        r->done = NULL;
+        done(r->done_arg);
+    }
+}
+
+void
+router_job_finish(struct router_job *job, enum store_command_status status, const char *body, const char *html,
+                  struct json_object *result)
+{
+    struct router *r = job->r;
+    struct reply_target t = {.event_id = job->event_id, .thread_root = job->thread_root};
+    struct json_object *content = reply_notice(&t, body, html, result);
+    struct store_outbox_new e = {
+        .room_id = job->room_id,
+        .user_id = job->bot->user_id,
+        .kind = STORE_OUTBOX_SEND,
+        .event_type = "m.room.message",
+        .cause_event_id = job->event_id,
+    };
+    char *cause = NULL;
+    int64_t id = 0;
+
+    e.content = json_object_to_json_string_ext(content, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    /* The answer and the command's outcome are one write: a crash leaves
+     * the command running (run again at the next start), never answered
+     * but unrecorded or recorded but unanswered. */
+    if (store_begin(r->store, &cause) != 0 || store_outbox_add(r->store, &e, &id, &cause) != 0 ||
+        store_command_finish(r->store, job->event_id, status, body, id, &cause) != 0 ||
+        store_commit(r->store, &cause) != 0) {
+        log_error("router: cannot record the answer to %s: %s", job->event_id, cause);
+        free(cause);
+        store_rollback(r->store);
+    } else {
+        metrics_add(METRICS_COMMANDS, 1);
+        outbox_kick(r->outbox);
+    }
+    json_object_put(content);
+    router_job_free(job);
+}
+
+/* Starts a job for a command: recorded once, then checked and run. */
+static void
+router_command(struct router *r, const struct router_event *ev, struct bot *bot, const char *word, const char *args,
+               int resume)
+{
+    const struct router_builtin *b = router_builtin_find(word);
+    struct store_command rec = {
+        .event_id = ev->event_id,
+        .room_id = ev->room_id,
+        .sender = ev->sender,
+        .command = b != NULL ? b->name : word,
+        .args_json = NULL,
+        .received_at = ev->origin_server_ts,
+    };
+    struct router_job *job;
+    struct permissions_decision d;
+    int inserted = 1;
+    char *cause = NULL, *args_json = NULL;
+    int64_t age;
+
+    if (!resume) {
+        struct json_object *a = json_object_new_object();
+
+        json_object_object_add(a, "text", json_object_new_string(args));
+        args_json = xstrdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+        json_object_put(a);
+        rec.args_json = args_json;
+        if (store_command_insert(r->store, &rec, &inserted, &cause) != 0) {
+            log_error("router: cannot record the command %s: %s", ev->event_id, cause);
+            free(cause);
+            free(args_json);
+            return;
+        }
+        free(args_json);
+        if (!inserted)
+            return; /* handled before: offered again after a restart */
+    }
+    job = xcalloc(1, sizeof(*job));
+    job->r = r;
+    job->bot = bot;
+    job->event_id = xstrdup(ev->event_id);
+    job->room_id = xstrdup(ev->room_id);
+    job->sender = xstrdup(ev->sender);
+    job->command = xstrdup(rec.command);
+    job->args = xstrdup(args);
+    job->origin_server_ts = ev->origin_server_ts;
+    job->received_at = clock_now_ms();
+    if (reply_thread_root(ev->content) != NULL)
+        job->thread_root = xstrdup(reply_thread_root(ev->content));
+    job->next = r->jobs;
+    r->jobs = job;
+    r->running++;
+
+    d = permissions_resolve(&r->cfg->bridge.permissions, ev->sender);
+    job->level = d.level;
+    if (b == NULL) {
+        char *body = xasprintf("I do not know the command \"%s\". Send %shelp for what you may run.", word,
+                               r->cfg->bridge.command_prefix);
+
+        router_job_finish(job, STORE_COMMAND_REFUSED, body, NULL, NULL);
+        free(body);
+        return;
+    }
+    if (d.level < b->level) {
+        char *body = xasprintf("You may not run %s%s here: your permission level is %s (rule '%s'), and it "
+                               "needs %s.",
+                               r->cfg->bridge.command_prefix, b->name, permissions_level_name(d.level), d.rule,
+                               permissions_level_name(b->level));
+
+        log_info("router: %s may not run %s (level %s by rule '%s')", ev->sender, b->name,
+                 permissions_level_name(d.level), d.rule);
+        router_job_finish(job, STORE_COMMAND_REFUSED, body, NULL, NULL);
+        free(body);
+        return;
+    }
+    age = job->received_at - ev->origin_server_ts;
+    if (age > (int64_t)r->cfg->bridge.command_max_age) {
+        char *body =
+            xasprintf("I did not run %s%s: it was sent %" PRId64 " minutes ago, while warroom was not "
+                      "running, and commands older than %" PRIu64 " minutes are not run. Send it again "
+                      "if it is still needed.",
+                      r->cfg->bridge.command_prefix, b->name, age / 60000, r->cfg->bridge.command_max_age / 60000);
+
+        router_job_finish(job, STORE_COMMAND_STALE, body, NULL, NULL);
+        free(body);
+        return;
+    }
+    log_info("router: %s runs %s%s in %s (level %s by rule '%s')", ev->sender, r->cfg->bridge.command_prefix, b->name,
+             ev->room_id, permissions_level_name(d.level), d.rule);
+    b->run(job);
+}
+
+/* A message: if it holds a command for one of our bots, run it. */
+static void
+router_message(struct router *r, const struct router_event *ev, int resume)
+{
+    struct command_line cl;
+    struct bot *dm_bot = NULL, *answerer;
+    const char *rest;
+    char *word;
+
+    if (command_line_extract(ev->content, r->cfg->bridge.command_prefix, r->bots, NULL, &cl) != 0) {
+        /* Not prefixed, not a mention: a command only in a direct chat. */
+        if ((dm_bot = router_dm_bot(r, ev->room_id)) == NULL ||
+            command_line_extract(ev->content, r->cfg->bridge.command_prefix, r->bots, dm_bot, &cl) != 0)
+            return;
+    }
+    word = command_line_first_word(cl.text, &rest);
+    if (word[0] == '\0') {
+        free(word);
+        word = xstrdup("help");
+    }
+    /* Prefixed text that names no command of ours may be for another bot
+     * in the room: only answer it when a bot was addressed. */
+    if (router_builtin_find(word) == NULL && cl.bot == NULL)
+        goto out;
+    answerer = cl.bot != NULL ? cl.bot : bots_main(r->bots);
+    if (!router_bot_joined(r, answerer, ev->room_id)) {
+        log_debug("router: %s is not in %s; not answering %s", answerer->user_id, ev->room_id, ev->event_id);
+        goto out;
+    }
+    router_command(r, ev, answerer, word, rest, resume);
+out:
+    free(word);
+    command_line_clear(&cl);
+}
+
+/* Offers one event; resume is set for a command left running by a
+ * previous run. */
+static void
+router_offer_event(struct router *r, struct json_object *json, int resume)
+{
+    struct router_event ev;
+
+    if (router_event_fields(json, &ev) != 0 || bots_in_namespace(r->bots, ev.sender))
+        return;
+    if (strcmp(ev.type, "m.room.member") == 0)
+        router_invite(r, &ev);
+    else if (strcmp(ev.type, "m.room.message") == 0 && !r->stopping)
+        router_message(r, &ev, resume);
+}
+
+void
+router_offer_txn(struct router *r, const struct txn *txn, const unsigned char *is_new, int64_t txn_seq)
+{
+    for (size_t i = 0; i < txn->nevents; i++) {
+        if (is_new[i])
+            router_offer_event(r, txn->events[i].json, 0);
+    }
+    if (txn_seq > r->done_txn_seq)
+        r->done_txn_seq = txn_seq;
+    if (!uv_is_active((uv_handle_t *)&r->timer))
+        uv_timer_start(&r->timer, router_on_save_timer, ROUTER_SAVE_INTERVAL_MS, 0);
+}
+
+/* Offers a stored event again (catch-up and resume). */
+static void
+router_offer_stored(struct router *r, const struct store_event *sev, int resume)
+{
+    struct json_object *json = json_tokener_parse(sev->json);
+
+    if (json == NULL) {
+        log_warn("router: stored event %s is not JSON; skipped", sev->event_id);
+        return;
+    }
+    router_offer_event(r, json, resume);
+    json_object_put(json);
+}
+
+static int
+router_on_catch_up(const struct store_event *sev, void *arg)
+{
+    struct router *r = arg;
+
+    router_offer_stored(r, sev, 0);
+    if (sev->txn_seq > r->done_txn_seq)
+        r->done_txn_seq = sev->txn_seq;
+    return 0;
+}
+
+static int
+router_on_running(const char *event_id, void *arg)
+{
+    struct router *r = arg;
+    struct store_event *sev = NULL;
+    char *cause = NULL;
+
+    if (store_event_get(r->store, event_id, &sev, &cause) != 0) {
+        log_warn("router: %s", cause);
+        free(cause);
+        return 0;
+    }
+    if (sev != NULL) {
+        log_info("router: running again the command %s, interrupted by a restart", event_id);
+        router_offer_stored(r, sev, 1);
+    }
+    store_event_free(sev);
+    return 0;
+}
+
+int
+router_start(struct router *r, char **cause)
+{
+    static const char *const types[] = {"m.room.message", "m.room.member", NULL};
+    char *value = NULL;
+
+    if (store_meta_get(r->store, "router.txn_seq", &value, cause) != 0)
+        return -1;
+    r->done_txn_seq = r->saved_txn_seq = value != NULL ? strtoll(value, NULL, 10) : 0;
+    free(value);
+    if (store_commands_running(r->store, router_on_running, r, cause) != 0)
+        return -1;
+    if (store_events_after_txn(r->store, r->done_txn_seq, types, router_on_catch_up, r, cause) != 0)
+        return -1;
+    router_save_position(r);
+    return 0;
+}
+
+unsigned
+router_running(const struct router *r)
+{
+    return r->running;
+}
+
+static void
+router_on_shutdown_timer(uv_timer_t *t)
+{
+    struct router *r = t->data;
+
+    if (r->running == 0 && r->done != NULL) {
+        void (*done)(void *) = r->done;
+
+        r->done = NULL;
+        done(r->done_arg);
+    }
+}
+
+void
+router_shutdown(struct router *r, void (*done)(void *arg), void *arg)
+{
+    r->stopping = 1;
+    r->done = done;
+    r->done_arg = arg;
+    router_save_position(r);
+    log_info("router: %u command(s) still running", r->running);
+    uv_timer_start(&r->timer, router_on_shutdown_timer, 0, 0);
+}
+
+static void
+router_on_close(uv_handle_t *handle)
+{
+    free(handle->data);
+}
+
+void
+router_free(struct router *r)
+{
+    if (r == NULL)
+        return;
+    r->done = NULL;
+    while (r->jobs != NULL) {
+        struct router_job *job = r->jobs;
+
+        hs_client_cancel(job->call);
+        job->call = NULL;
+        router_job_free(job);
+    }
+    router_save_position(r);
+    uv_close((uv_handle_t *)&r->timer, router_on_close);
+}

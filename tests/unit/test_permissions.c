@@ -14,11 +14,11 @@ int
 main(void)
 {
     struct config_level_rule rules[] = {
-        {.subject = "*", .level = PERM_NONE},
-        {.subject = "example.org", .level = PERM_ANALYST},
-        {.subject = "@boss:example.org", .level = PERM_ADMIN},
-        {.subject = "partner.net", .level = PERM_GUEST},
-        {.subject = "@intern:example.org", .level = PERM_GUEST},
+        {.subject = (char *)"*", .level = PERM_NONE},
+        {.subject = (char *)"example.org", .level = PERM_ANALYST},
+        {.subject = (char *)"@boss:example.org", .level = PERM_ADMIN},
+        {.subject = (char *)"partner.net", .level = PERM_GUEST},
+        {.subject = (char *)"@intern:example.org", .level = PERM_GUEST},
     };
     struct config_level_map map = {.rules = rules, .n = sizeof(rules) / sizeof(rules[0])};
     struct config_level_map empty = {0};

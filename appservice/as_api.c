@@ -2,11 +2,12 @@
  * The Application Service API; see as_api.h.
  *
  * Routes are a table of (method, path pattern, handler); a pattern's "*"
- * matches one percent-decoded path segment, passed to the handler.  A
- * retried transaction that arrives while the first attempt is being
- * stored simply waits its turn: storing and answering happen on the one
- * loop thread, so the retry finds the first attempt committed and its
- * events already present.
+ * matches one percent-decoded path segment, passed to the handler.
+ *
+ * Transactions are parsed and stored off the loop (txn_writer.h).  A
+ * homeserver retries a transaction it got no answer for; a retry that
+ * arrives while the first attempt is still being stored is not stored a
+ * second time but waits, and both get the first attempt's answer.
  */
 #include "autoconfig.h"
 
@@ -26,16 +27,34 @@
 #include "router.h"
 #include "store/store.h"
 #include "txn.h"
+#include "txn_writer.h"
 #include "xmalloc.h"
 
 /* The thirdparty protocol warroom answers for (the registration lists it). */
 #define AS_API_PROTOCOL "warroom"
 
 struct as_api_user_query;
+struct as_api_txn;
 
 struct as_api {
     struct as_api_options opt;
     struct as_api_user_query *queries; /* user queries waiting for a registration */
+    struct as_api_txn *txns;           /* transactions being stored */
+};
+
+/* A request waiting for a transaction's outcome. */
+struct as_api_txn_waiter {
+    struct http_deferred *d;
+    struct as_api_txn_waiter *next;
+};
+
+/* A transaction being stored, and the requests (first attempt and
+ * retries) waiting for it. */
+struct as_api_txn {
+    struct as_api *api;
+    char *txn_id;
+    struct as_api_txn_waiter *waiters;
+    struct as_api_txn *next;
 };
 
 /* A user query waiting for its bot to be registered. */
@@ -187,51 +206,96 @@ out:
     http_request_path_clear(&path);
 }
 
+/* Answers one waiting request with a transaction's outcome. */
+static void
+as_api_txn_answer(h2o_req_t *req, const struct txn_writer_result *res)
+{
+    if (req == NULL)
+        return; /* the homeserver hung up; it will send the transaction again */
+    if (res->status == 200)
+        http_reply_json_text(req, 200, "{}");
+    else if (res->status == 400)
+        http_reply_error(req, 400, res->err.errcode, "%s", res->err.message);
+    else
+        http_reply_error(req, 500, "M_UNKNOWN", "warroom could not store the transaction; send it again later");
+}
+
+/* The writer's report: answer every waiting request, then route. */
+static void
+as_api_on_stored(const struct txn_writer_result *res, void *arg)
+{
+    struct as_api_txn *t = arg;
+    struct as_api *api = t->api;
+    const struct txn *txn = res->txn;
+
+    if (res->status == 400) {
+        metrics_error(strcmp(res->err.errcode, "M_NOT_JSON") == 0 ? METRICS_ERR_NOT_JSON : METRICS_ERR_BAD_JSON);
+        log_warn("as_api: transaction %s refused: %s", t->txn_id, res->err.message);
+    } else if (res->status == 500) {
+        /* Not acknowledged: the homeserver keeps the transaction and sends
+         * it again, so nothing is lost. */
+        metrics_error(METRICS_ERR_DATABASE);
+        log_error("as_api: transaction %s not stored: %s", t->txn_id, res->cause);
+    } else {
+        metrics_add(METRICS_TRANSACTIONS, 1);
+        metrics_add(METRICS_EVENTS, res->n_new);
+        metrics_add(METRICS_EVENTS_DUPLICATE, txn->nevents - res->n_new);
+        metrics_add(METRICS_EPHEMERAL, txn->nephemeral);
+        metrics_add(METRICS_TO_DEVICE, txn->nto_device);
+        if (txn->nevents > 0 && res->n_new == 0)
+            metrics_add(METRICS_TRANSACTIONS_REPLAYED, 1);
+        log_debug("as_api: transaction %s: %zu event(s), %zu new, %zu ephemeral, %zu to-device", t->txn_id,
+                  txn->nevents, res->n_new, txn->nephemeral, txn->nto_device);
+    }
+    for (struct as_api_txn **p = &api->txns; *p != NULL; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    }
+    while (t->waiters != NULL) {
+        struct as_api_txn_waiter *w = t->waiters;
+
+        t->waiters = w->next;
+        as_api_txn_answer(http_deferred_req(w->d), res);
+        http_deferred_finish(w->d);
+        free(w);
+    }
+    /* After the answer: routing never delays the acknowledgement. */
+    if (res->status == 200 && res->n_new > 0)
+        router_offer_txn(api->opt.router, txn, res->is_new, res->txn_seq);
+    free(t->txn_id);
+    free(t);
+}
+
 static void
 as_api_transaction(struct as_api *api, struct http_server *srv, h2o_req_t *req, const struct http_request_path *path,
                    const char *txn_id)
 {
-    struct txn *txn = NULL;
-    struct txn_error err = {0};
-    unsigned char *is_new = NULL;
-    size_t n_new = 0;
-    int64_t txn_seq = 0;
-    char *cause = NULL;
+    struct as_api_txn *t;
+    struct as_api_txn_waiter *w = xcalloc(1, sizeof(*w));
 
-    (void)srv;
     (void)path;
-    if (txn_parse(req->entity.base, req->entity.len, &txn, &err) != 0) {
-        metrics_error(strcmp(err.errcode, "M_NOT_JSON") == 0 ? METRICS_ERR_NOT_JSON : METRICS_ERR_BAD_JSON);
-        log_warn("as_api: transaction %s refused: %s", txn_id, err.message);
-        http_reply_error(req, 400, err.errcode, "%s", err.message);
-        return;
+    w->d = http_server_defer(srv, req);
+    for (t = api->txns; t != NULL; t = t->next) {
+        if (strcmp(t->txn_id, txn_id) == 0) {
+            log_info("as_api: transaction %s sent again while the first attempt is being stored; it waits for it",
+                     txn_id);
+            w->next = t->waiters;
+            t->waiters = w;
+            return;
+        }
     }
-    is_new = xcalloc(txn->nevents + 1, 1);
-    if (store_put_transaction(api->opt.store, txn_id, txn, clock_now_ms(), is_new, &n_new, &txn_seq, &cause) != 0) {
-        /* Not acknowledged: the homeserver keeps the transaction and sends
-         * it again, so nothing is lost. */
-        metrics_error(METRICS_ERR_DATABASE);
-        log_error("as_api: transaction %s not stored: %s", txn_id, cause);
-        http_reply_error(req, 500, "M_UNKNOWN", "warroom could not store the transaction; send it again later");
-        goto out;
-    }
-    metrics_add(METRICS_TRANSACTIONS, 1);
-    metrics_add(METRICS_EVENTS, n_new);
-    metrics_add(METRICS_EVENTS_DUPLICATE, txn->nevents - n_new);
-    metrics_add(METRICS_EPHEMERAL, txn->nephemeral);
-    metrics_add(METRICS_TO_DEVICE, txn->nto_device);
-    if (txn->nevents > 0 && n_new == 0)
-        metrics_add(METRICS_TRANSACTIONS_REPLAYED, 1);
-    log_debug("as_api: transaction %s: %zu event(s), %zu new, %zu ephemeral, %zu to-device", txn_id, txn->nevents,
-              n_new, txn->nephemeral, txn->nto_device);
-    http_reply_json_text(req, 200, "{}");
-    /* After the answer: routing never delays the acknowledgement. */
-    if (n_new > 0)
-        router_offer_txn(api->opt.router, txn, is_new, txn_seq);
-out:
-    free(cause);
-    free(is_new);
-    txn_free(txn);
+    t = xcalloc(1, sizeof(*t));
+    t->api = api;
+    t->txn_id = xstrdup(txn_id);
+    t->waiters = w;
+    t->next = api->txns;
+    api->txns = t;
+    /* A copy: the worker reads the body while the loop serves others, and
+     * h2o frees its buffer if the homeserver hangs up. */
+    txn_writer_submit(api->opt.writer, txn_id, xstrndup(req->entity.base, req->entity.len), req->entity.len,
+                      as_api_on_stored, t);
 }
 
 /* Unlinks and frees a finished user query. */

@@ -21,6 +21,7 @@ struct config;
 struct store;
 struct bots;
 struct router;
+struct txn_writer;
 struct http_server;
 struct as_api;
 
@@ -29,6 +30,7 @@ struct as_api_options {
     struct store *store;
     struct bots *bots;
     struct router *router;
+    struct txn_writer *writer; /* parses and stores transactions off the loop */
     struct ops_api ops; /* the ops endpoints served on the same port */
     /* Called when the homeserver pings us (POST /ping), with the
      * transaction_id it carried (NULL if none). */

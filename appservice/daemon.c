@@ -37,6 +37,7 @@
 #include "registration/registration.h"
 #include "router.h"
 #include "store/store.h"
+#include "txn_writer.h"
 #include "xmalloc.h"
 
 /* The parts that must report done before the loop stops. */
@@ -51,6 +52,7 @@ struct daemon {
     uv_loop_t loop;
     struct config *cfg;
     struct store *store;
+    struct txn_writer *writer;
     struct curl_uv *cu;
     struct hs_client *hc;
     struct bots *bots;
@@ -316,6 +318,11 @@ daemon_start(struct daemon *d, const char *registration_path)
         return -1;
     }
     log_info("database %s at schema version %d", d->cfg->appservice.database, store_schema_version(d->store));
+    if (txn_writer_new(&d->loop, &sopt, &d->writer, &cause) != 0) {
+        log_error("%s", cause);
+        free(cause);
+        return -1;
+    }
 
     d->cu = curl_uv_new(&d->loop);
     d->hc = hs_client_new(&d->loop, d->cu, &hopt);
@@ -334,6 +341,7 @@ daemon_start(struct daemon *d, const char *registration_path)
     aopt.store = d->store;
     aopt.bots = d->bots;
     aopt.router = d->router;
+    aopt.writer = d->writer;
     aopt.ops.ready = daemon_is_ready;
     aopt.ops.ready_arg = d;
     aopt.ops.serve_metrics = d->cfg->metrics.enabled && d->cfg->metrics.listen[0] == '\0';
@@ -392,6 +400,11 @@ daemon_start(struct daemon *d, const char *registration_path)
 static void
 daemon_teardown(struct daemon *d)
 {
+    /* Work on the thread pool cannot be stopped: let the transactions
+     * being stored finish, while h2o and the router are still there to
+     * answer and route them. */
+    while (d->writer != NULL && txn_writer_pending(d->writer) > 0)
+        uv_run(&d->loop, UV_RUN_ONCE);
     if (d->hc != NULL)
         hs_client_cancel(d->ping_call);
     router_free(d->router);
@@ -403,6 +416,7 @@ daemon_teardown(struct daemon *d)
     http_server_free(d->http);
     http_server_free(d->metrics_http);
     metrics_set_outbox_depth_fn(NULL, NULL);
+    txn_writer_free(d->writer);
     if (d->handles_open) {
         uv_close((uv_handle_t *)&d->sigterm, NULL);
         uv_close((uv_handle_t *)&d->sigint, NULL);

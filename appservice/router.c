@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uthash.h>
 
 #include "bots.h"
 #include "clock.h"
@@ -27,6 +28,18 @@
 
 /* How often the routing position is saved when it moved. */
 #define ROUTER_SAVE_INTERVAL_MS 5000
+/* The direct-chat cache forgets everything beyond this many rooms. */
+#define ROUTER_MAX_CACHED_ROOMS 10000
+
+/* What the router knows of a room without asking the store: whether it is
+ * a direct chat with one of the bots.  Every message that is neither
+ * prefixed nor a mention needs this, so it must not cost queries each
+ * time; a membership event in the room drops the entry. */
+struct router_room {
+    char *room_id;
+    struct bot *dm_bot; /* NULL: not a direct chat with a bot */
+    UT_hash_handle hh;
+};
 
 static void
 router_on_save_timer(uv_timer_t *t)
@@ -109,10 +122,11 @@ router_bot_joined(struct router *r, struct bot *bot, const char *room_id)
     return joined;
 }
 
-/* The bot this room is a direct chat with: a room marked direct by the
- * invite, or a room of two where one is a bot.  NULL if none. */
+/* The bot this room is a direct chat with, from the store: a room marked
+ * direct by the invite, or a room of two where one is a bot.  NULL if
+ * none. */
 static struct bot *
-router_dm_bot(struct router *r, const char *room_id)
+router_dm_bot_stored(struct router *r, const char *room_id)
 {
     int is_direct = 0;
     int64_t joined = 0;
@@ -132,6 +146,55 @@ router_dm_bot(struct router *r, const char *room_id)
             found = b;
     }
     return found;
+}
+
+/* Empties the direct-chat cache. */
+static void
+router_rooms_clear(struct router *r)
+{
+    struct router_room *room, *tmp;
+
+    HASH_ITER(hh, r->rooms, room, tmp)
+    {
+        HASH_DEL(r->rooms, room);
+        free(room->room_id);
+        free(room);
+    }
+    r->nrooms = 0;
+}
+
+/* Drops what the cache knows of a room (its membership changed). */
+static void
+router_rooms_forget(struct router *r, const char *room_id)
+{
+    struct router_room *room;
+
+    HASH_FIND_STR(r->rooms, room_id, room);
+    if (room != NULL) {
+        HASH_DEL(r->rooms, room);
+        free(room->room_id);
+        free(room);
+        r->nrooms--;
+    }
+}
+
+/* The bot this room is a direct chat with, or NULL; cached. */
+static struct bot *
+router_dm_bot(struct router *r, const char *room_id)
+{
+    struct router_room *room;
+
+    HASH_FIND_STR(r->rooms, room_id, room);
+    if (room != NULL)
+        return room->dm_bot;
+    if (r->nrooms >= ROUTER_MAX_CACHED_ROOMS)
+        router_rooms_clear(r);
+    room = xcalloc(1, sizeof(*room));
+    room->room_id = xstrdup(room_id);
+    room->dm_bot = router_dm_bot_stored(r, room_id);
+    HASH_ADD_KEYPTR(hh, r->rooms, room->room_id, strlen(room->room_id), room);
+    r->nrooms++;
+    return room->dm_bot;
 }
 
 /* Queues a join or a leave caused by an invite. */
@@ -388,7 +451,11 @@ router_offer_event(struct router *r, struct json_object *json, int resume)
 {
     struct router_event ev;
 
-    if (router_event_fields(json, &ev) != 0 || bots_in_namespace(r->bots, ev.sender))
+    if (router_event_fields(json, &ev) != 0)
+        return;
+    if (strcmp(ev.type, "m.room.member") == 0)
+        router_rooms_forget(r, ev.room_id);
+    if (bots_in_namespace(r->bots, ev.sender))
         return;
     if (strcmp(ev.type, "m.room.member") == 0)
         router_invite(r, &ev);
@@ -522,5 +589,6 @@ router_free(struct router *r)
         router_job_free(job);
     }
     router_save_position(r);
+    router_rooms_clear(r);
     uv_close((uv_handle_t *)&r->timer, router_on_close);
 }

@@ -15,6 +15,7 @@
 
 struct hs_call;
 struct bot;
+struct router_room;
 
 /* The fields of an event the router reads; borrowed from json. */
 struct router_event {
@@ -54,6 +55,8 @@ struct router {
     struct hs_client *hc;
     struct router_job *jobs;
     unsigned running;
+    struct router_room *rooms; /* cache of direct-chat facts, by room ID (uthash) */
+    unsigned nrooms;
     int64_t done_txn_seq;
     int64_t saved_txn_seq;
     uv_timer_t timer;

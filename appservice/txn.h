@@ -32,6 +32,11 @@ struct txn_event {
     const char *type;
     const char *state_key; /* NULL for a non-state event */
     int64_t origin_server_ts;
+    /* The event serialized compactly, as it is stored: done while parsing,
+     * so that the store's write transaction (the pipeline's narrowest
+     * part) does not have to.  Owned by json. */
+    const char *text;
+    size_t text_len;
 };
 
 /* One to-device message (MSC2409), as Synapse delivers it. */

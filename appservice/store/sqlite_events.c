@@ -172,8 +172,6 @@ store_sqlite_put_transaction_rows(struct store_sqlite *ss, const char *txn_id, c
 
     for (size_t i = 0; i < txn->nevents; i++) {
         const struct txn_event *ev = &txn->events[i];
-        size_t json_len;
-        const char *json = json_object_to_json_string_length(ev->json, STORE_SQLITE_JSON_FLAGS, &json_len);
         int added;
 
         if ((st = store_sqlite_stmt(ss, SQ_EVENT_INSERT, cause)) == NULL)
@@ -186,7 +184,7 @@ store_sqlite_put_transaction_rows(struct store_sqlite *ss, const char *txn_id, c
         sqlite3_bind_int64(st, 6, ev->origin_server_ts);
         sqlite3_bind_int64(st, 7, received_at);
         sqlite3_bind_int64(st, 8, txn_seq);
-        sqlite3_bind_text(st, 9, json, (int)json_len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, ev->text, (int)ev->text_len, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
             return store_sqlite_fail(ss, cause, "storing an event");
         added = sqlite3_changes(ss->db) > 0;

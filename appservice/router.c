@@ -303,8 +303,10 @@ router_job_finish(struct router_job *job, enum store_command_status status, cons
     /* The answer and the command's outcome are one write: a crash leaves
      * the command running (run again at the next start), never answered
      * but unrecorded or recorded but unanswered. */
+    struct store_command_outcome outcome = {.status = status, .detail = body};
+
     if (store_begin(r->store, &cause) != 0 || store_outbox_add(r->store, &e, &id, &cause) != 0 ||
-        store_command_finish(r->store, job->event_id, status, body, id, &cause) != 0 ||
+        (outcome.reply_outbox_id = id, store_command_finish(r->store, job->event_id, &outcome, &cause)) != 0 ||
         store_commit(r->store, &cause) != 0) {
         log_error("router: cannot record the answer to %s: %s", job->event_id, cause);
         free(cause);

@@ -55,7 +55,8 @@ static const char *const store_sqlite_sql[SQ_NSTMTS] = {
                            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id, device_id) DO UPDATE SET "
                            "types = excluded.types, updated_at = excluded.updated_at",
     [SQ_OUTBOX_INSERT] = "INSERT INTO outbox (room_id, user_id, kind, event_type, content, replaces_id, "
-                         "cause_event_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                         "cause_event_id, created_at, blob, blob_name, blob_type) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [SQ_OUTBOX_SENT] = "UPDATE outbox SET state = 'sent', event_id = ?2, sent_at = ?3, "
                        "attempts = attempts + 1 WHERE id = ?1",
     [SQ_OUTBOX_FAILED] = "UPDATE outbox SET state = 'failed', last_error = ?2, attempts = attempts + 1 "
@@ -65,10 +66,17 @@ static const char *const store_sqlite_sql[SQ_NSTMTS] = {
     [SQ_OUTBOX_DEPTH] = "SELECT count(*) FROM outbox WHERE state = 'pending'",
     [SQ_OUTBOX_CAUSE_EXISTS] = "SELECT 1 FROM outbox WHERE cause_event_id = ?1 AND kind = ?2",
     [SQ_COMMAND_INSERT] = "INSERT INTO commands (event_id, room_id, sender, command, args, status, received_at, "
-                          "started_at) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7) "
+                          "started_at, bridge) VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8) "
                           "ON CONFLICT (event_id) DO NOTHING",
     [SQ_COMMAND_FINISH] = "UPDATE commands SET status = ?2, detail = ?3, reply_outbox_id = nullif(?4, 0), "
-                          "finished_at = ?5 WHERE event_id = ?1",
+                          "finished_at = ?5, verdict = ?6, duration_ms = ?7 WHERE event_id = ?1",
+    [SQ_COMMAND_SET_ACK] = "UPDATE commands SET ack_outbox_id = ?2 WHERE event_id = ?1",
+    [SQ_COMMAND_ACK] = "SELECT ack_outbox_id FROM commands WHERE event_id = ?1",
+    [SQ_CACHE_GET] = "SELECT result FROM tool_cache WHERE key = ?1 AND expires_at > ?2",
+    [SQ_CACHE_PUT] = "INSERT INTO tool_cache (key, result, stored_at, expires_at) VALUES (?1, ?2, ?3, ?4) "
+                     "ON CONFLICT (key) DO UPDATE SET result = excluded.result, stored_at = excluded.stored_at, "
+                     "expires_at = excluded.expires_at",
+    [SQ_CACHE_EXPIRE] = "DELETE FROM tool_cache WHERE expires_at <= ?1",
 };
 
 sqlite3_stmt *
@@ -334,5 +342,9 @@ const struct store_ops store_sqlite_ops = {
     .outbox_depth = store_sqlite_outbox_depth,
     .command_insert = store_sqlite_command_insert,
     .command_finish = store_sqlite_command_finish,
+    .command_set_ack = store_sqlite_command_set_ack,
+    .command_ack = store_sqlite_command_ack,
+    .cache_get = store_sqlite_cache_get,
+    .cache_put = store_sqlite_cache_put,
     .commands_running = store_sqlite_commands_running,
 };

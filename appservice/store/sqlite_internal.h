@@ -41,6 +41,11 @@ enum store_sqlite_stmt {
     SQ_OUTBOX_CAUSE_EXISTS,
     SQ_COMMAND_INSERT,
     SQ_COMMAND_FINISH,
+    SQ_COMMAND_SET_ACK,
+    SQ_COMMAND_ACK,
+    SQ_CACHE_GET,
+    SQ_CACHE_PUT,
+    SQ_CACHE_EXPIRE,
     SQ_NSTMTS
 };
 
@@ -98,8 +103,13 @@ int store_sqlite_outbox_attempted(struct store *s, int64_t id, const char *reaso
 int store_sqlite_outbox_event_id(struct store *s, int64_t id, char **event_id, char **cause);
 int64_t store_sqlite_outbox_depth(struct store *s);
 int store_sqlite_command_insert(struct store *s, const struct store_command *c, int *inserted, char **cause);
-int store_sqlite_command_finish(struct store *s, const char *event_id, enum store_command_status status,
-                                const char *detail, int64_t reply_outbox_id, char **cause);
+int store_sqlite_command_finish(struct store *s, const char *event_id, const struct store_command_outcome *o,
+                                char **cause);
+int store_sqlite_command_set_ack(struct store *s, const char *event_id, int64_t ack_outbox_id, char **cause);
+int store_sqlite_command_ack(struct store *s, const char *event_id, int64_t *ack_outbox_id, char **cause);
+int store_sqlite_cache_get(struct store *s, const char *key, int64_t now, char **value, char **cause);
+int store_sqlite_cache_put(struct store *s, const char *key, const char *value, int64_t now, int64_t expires_at,
+                           char **cause);
 int store_sqlite_commands_running(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg, char **cause);
 
 #endif

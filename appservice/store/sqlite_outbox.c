@@ -59,6 +59,12 @@ store_sqlite_outbox_add(struct store *s, const struct store_outbox_new *e, int64
         sqlite3_bind_null(st, 6);
     store_sqlite_bind_text(st, 7, e->cause_event_id);
     sqlite3_bind_int64(st, 8, clock_now_ms());
+    if (e->blob != NULL)
+        sqlite3_bind_blob64(st, 9, e->blob, (sqlite3_uint64)e->blob_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 9);
+    store_sqlite_bind_text(st, 10, e->blob_name);
+    store_sqlite_bind_text(st, 11, e->blob_type);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sqlite_fail(ss, cause, "adding to the outbox");
     *id = sqlite3_last_insert_rowid(ss->db);
@@ -88,7 +94,8 @@ store_sqlite_outbox_pending(struct store *s, int64_t after_id, int (*cb)(struct 
     /* A statement of its own: cb may add to the outbox while we read. */
     if (sqlite3_prepare_v2(ss->db,
                            "SELECT id, room_id, user_id, kind, event_type, content, replaces_id, created_at, "
-                           "attempts FROM outbox WHERE state = 'pending' AND id > ?1 ORDER BY id",
+                           "attempts, blob, blob_name, blob_type FROM outbox WHERE state = 'pending' AND id > ?1 "
+                           "ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK) {
         store_sqlite_fail(ss, cause, "reading the outbox");
         goto out;
@@ -106,6 +113,13 @@ store_sqlite_outbox_pending(struct store *s, int64_t after_id, int (*cb)(struct 
         e->replaces_id = sqlite3_column_int64(st, 6);
         e->created_at = sqlite3_column_int64(st, 7);
         e->attempts = (unsigned)sqlite3_column_int(st, 8);
+        if (sqlite3_column_type(st, 9) == SQLITE_BLOB) {
+            e->blob_len = (size_t)sqlite3_column_bytes(st, 9);
+            e->blob = xmalloc(e->blob_len + 1);
+            memcpy(e->blob, sqlite3_column_blob(st, 9), e->blob_len);
+            e->blob_name = store_sqlite_column_dup(st, 10);
+            e->blob_type = store_sqlite_column_dup(st, 11);
+        }
         e->txn_id = xasprintf("wr%s.%lld", ss->instance_id, (long long)e->id);
         if (cb(e, arg) != 0)
             break;
@@ -210,6 +224,7 @@ store_sqlite_command_insert(struct store *s, const struct store_command *c, int 
     store_sqlite_bind_text(st, 5, c->args_json);
     sqlite3_bind_int64(st, 6, c->received_at);
     sqlite3_bind_int64(st, 7, clock_now_ms());
+    store_sqlite_bind_text(st, 8, c->bridge);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sqlite_fail(ss, cause, "recording a command");
     *inserted = sqlite3_changes(ss->db) > 0;
@@ -217,8 +232,7 @@ store_sqlite_command_insert(struct store *s, const struct store_command *c, int 
 }
 
 int
-store_sqlite_command_finish(struct store *s, const char *event_id, enum store_command_status status, const char *detail,
-                            int64_t reply_outbox_id, char **cause)
+store_sqlite_command_finish(struct store *s, const char *event_id, const struct store_command_outcome *o, char **cause)
 {
     struct store_sqlite *ss = (struct store_sqlite *)s;
     sqlite3_stmt *st = store_sqlite_stmt(ss, SQ_COMMAND_FINISH, cause);
@@ -226,13 +240,107 @@ store_sqlite_command_finish(struct store *s, const char *event_id, enum store_co
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, store_sqlite_command_status_names[status], -1, SQLITE_STATIC);
-    store_sqlite_bind_text(st, 3, detail);
-    sqlite3_bind_int64(st, 4, reply_outbox_id);
+    sqlite3_bind_text(st, 2, store_sqlite_command_status_names[o->status], -1, SQLITE_STATIC);
+    store_sqlite_bind_text(st, 3, o->detail);
+    sqlite3_bind_int64(st, 4, o->reply_outbox_id);
     sqlite3_bind_int64(st, 5, clock_now_ms());
+    store_sqlite_bind_text(st, 6, o->verdict);
+    sqlite3_bind_int64(st, 7, o->duration_ms);
     if (sqlite3_step(st) != SQLITE_DONE)
         return store_sqlite_fail(ss, cause, "recording a command's outcome");
     return 0;
+}
+
+int
+store_sqlite_command_set_ack(struct store *s, const char *event_id, int64_t ack_outbox_id, char **cause)
+{
+    struct store_sqlite *ss = (struct store_sqlite *)s;
+    sqlite3_stmt *st = store_sqlite_stmt(ss, SQ_COMMAND_SET_ACK, cause);
+
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ack_outbox_id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return store_sqlite_fail(ss, cause, "recording an acknowledgement");
+    return 0;
+}
+
+int
+store_sqlite_command_ack(struct store *s, const char *event_id, int64_t *ack_outbox_id, char **cause)
+{
+    struct store_sqlite *ss = (struct store_sqlite *)s;
+    sqlite3_stmt *st = store_sqlite_stmt(ss, SQ_COMMAND_ACK, cause);
+    int rc;
+
+    *ack_outbox_id = 0;
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *ack_outbox_id = sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_DONE)
+        return store_sqlite_fail(ss, cause, "reading a command");
+    sqlite3_reset(st);
+    return 0;
+}
+
+int
+store_sqlite_cache_get(struct store *s, const char *key, int64_t now, char **value, char **cause)
+{
+    struct store_sqlite *ss = (struct store_sqlite *)s;
+    sqlite3_stmt *st = store_sqlite_stmt(ss, SQ_CACHE_GET, cause);
+    int rc;
+
+    *value = NULL;
+    if (st == NULL)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *value = store_sqlite_column_dup(st, 0);
+    else if (rc != SQLITE_DONE)
+        return store_sqlite_fail(ss, cause, "reading the tool cache");
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* Runs one prepared write with the bound key, value and times. */
+static int
+store_sqlite_cache_step(struct store_sqlite *ss, enum store_sqlite_stmt id, const char *key, const char *value,
+                        int64_t now, int64_t expires_at, char **cause)
+{
+    sqlite3_stmt *st = store_sqlite_stmt(ss, id, cause);
+
+    if (st == NULL)
+        return -1;
+    if (id == SQ_CACHE_EXPIRE) {
+        sqlite3_bind_int64(st, 1, now);
+    } else {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_bind_int64(st, 4, expires_at);
+    }
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return store_sqlite_fail(ss, cause, "writing the tool cache");
+    return 0;
+}
+
+int
+store_sqlite_cache_put(struct store *s, const char *key, const char *value, int64_t now, int64_t expires_at,
+                       char **cause)
+{
+    struct store_sqlite *ss = (struct store_sqlite *)s;
+    int ok;
+
+    if (store_sqlite_write_begin(ss, cause) != 0)
+        return -1;
+    ok = store_sqlite_cache_step(ss, SQ_CACHE_EXPIRE, NULL, NULL, now, 0, cause) == 0 &&
+         store_sqlite_cache_step(ss, SQ_CACHE_PUT, key, value, now, expires_at, cause) == 0;
+    return store_sqlite_write_end(ss, ok, cause);
 }
 
 int

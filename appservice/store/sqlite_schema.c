@@ -138,6 +138,26 @@ static const char *const store_sqlite_migrations[] = {
     "  reply_outbox_id INTEGER"
     ");"
     "CREATE INDEX commands_running ON commands (id) WHERE status = 'running';",
+
+    /* 2: tool bridges. */
+    /* Answers of tools, reused for the same arguments within the bridge's
+     * cache_ttl (the same lookup twice in an hour costs one API call). */
+    "CREATE TABLE tool_cache ("
+    "  key TEXT PRIMARY KEY,"
+    "  result TEXT NOT NULL,"
+    "  stored_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    /* A file to upload before the message that carries it (large tool
+     * output as an m.file). */
+    "ALTER TABLE outbox ADD COLUMN blob BLOB;"
+    "ALTER TABLE outbox ADD COLUMN blob_name TEXT;"
+    "ALTER TABLE outbox ADD COLUMN blob_type TEXT;"
+    /* The acknowledgement a long command posted, which later edits replace. */
+    "ALTER TABLE commands ADD COLUMN ack_outbox_id INTEGER;"
+    "ALTER TABLE commands ADD COLUMN bridge TEXT;"
+    "ALTER TABLE commands ADD COLUMN verdict TEXT;"
+    "ALTER TABLE commands ADD COLUMN duration_ms INTEGER;",
 };
 
 #define STORE_SQLITE_NMIGRATIONS (sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]))

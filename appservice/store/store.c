@@ -39,6 +39,9 @@ store_outbox_entry_free(struct store_outbox_entry *e)
     free(e->event_type);
     free(e->content);
     free(e->txn_id);
+    free(e->blob);
+    free(e->blob_name);
+    free(e->blob_type);
     free(e);
 }
 
@@ -198,10 +201,33 @@ store_command_insert(struct store *s, const struct store_command *c, int *insert
 }
 
 int
-store_command_finish(struct store *s, const char *event_id, enum store_command_status status, const char *detail,
-                     int64_t reply_outbox_id, char **cause)
+store_command_finish(struct store *s, const char *event_id, const struct store_command_outcome *o, char **cause)
 {
-    return s->ops->command_finish(s, event_id, status, detail, reply_outbox_id, cause);
+    return s->ops->command_finish(s, event_id, o, cause);
+}
+
+int
+store_command_set_ack(struct store *s, const char *event_id, int64_t ack_outbox_id, char **cause)
+{
+    return s->ops->command_set_ack(s, event_id, ack_outbox_id, cause);
+}
+
+int
+store_command_ack(struct store *s, const char *event_id, int64_t *ack_outbox_id, char **cause)
+{
+    return s->ops->command_ack(s, event_id, ack_outbox_id, cause);
+}
+
+int
+store_cache_get(struct store *s, const char *key, int64_t now, char **value, char **cause)
+{
+    return s->ops->cache_get(s, key, now, value, cause);
+}
+
+int
+store_cache_put(struct store *s, const char *key, const char *value, int64_t now, int64_t expires_at, char **cause)
+{
+    return s->ops->cache_put(s, key, value, now, expires_at, cause);
 }
 
 int

@@ -39,6 +39,12 @@ struct store_outbox_new {
     int64_t replaces_id;        /* SEND: an earlier entry this one edits (m.replace), or 0 */
     const char *cause_event_id; /* the event that caused it, or NULL; a JOIN or LEAVE is
                                  * stored at most once per cause */
+    /* SEND: a file to upload first; its content URI becomes the "url" of
+     * the content (an m.file message).  NULL: no file. */
+    const void *blob;
+    size_t blob_len;
+    const char *blob_name;
+    const char *blob_type;
 };
 
 /* An outbox entry waiting to be delivered. */
@@ -53,6 +59,10 @@ struct store_outbox_entry {
     char *txn_id; /* unique across restarts and databases: the homeserver dedups on it */
     int64_t created_at;
     unsigned attempts;
+    void *blob; /* a file to upload first, or NULL */
+    size_t blob_len;
+    char *blob_name;
+    char *blob_type;
 };
 
 void store_outbox_entry_free(struct store_outbox_entry *e);
@@ -62,6 +72,7 @@ struct store_command {
     const char *event_id;
     const char *room_id;
     const char *sender;
+    const char *bridge;    /* the tool ("dns"), or NULL for the main bot's own commands */
     const char *command;   /* "ping", "dns mx" */
     const char *args_json; /* arguments with secrets removed, or NULL */
     int64_t received_at;   /* origin_server_ts of the command's event */
@@ -73,6 +84,15 @@ enum store_command_status {
     STORE_COMMAND_FAILED,  /* the tool failed; the room was told */
     STORE_COMMAND_REFUSED, /* permission or parse error; the room was told */
     STORE_COMMAND_STALE,   /* older than command_max_age; the room was told */
+};
+
+/* How a command ended. */
+struct store_command_outcome {
+    enum store_command_status status;
+    const char *detail;  /* the answer's text, or why it was refused */
+    const char *verdict; /* "malicious", ... or NULL */
+    int64_t duration_ms;
+    int64_t reply_outbox_id; /* the answer in the outbox, or 0 */
 };
 
 /* A stored event as read back (for the router's catch-up and replies). */
@@ -135,8 +155,13 @@ struct store_ops {
     int64_t (*outbox_depth)(struct store *s);
 
     int (*command_insert)(struct store *s, const struct store_command *c, int *inserted, char **cause);
-    int (*command_finish)(struct store *s, const char *event_id, enum store_command_status status, const char *detail,
-                          int64_t reply_outbox_id, char **cause);
+    int (*command_finish)(struct store *s, const char *event_id, const struct store_command_outcome *o, char **cause);
+    int (*command_set_ack)(struct store *s, const char *event_id, int64_t ack_outbox_id, char **cause);
+    int (*command_ack)(struct store *s, const char *event_id, int64_t *ack_outbox_id, char **cause);
+
+    int (*cache_get)(struct store *s, const char *key, int64_t now, char **value, char **cause);
+    int (*cache_put)(struct store *s, const char *key, const char *value, int64_t now, int64_t expires_at,
+                     char **cause);
     int (*commands_running)(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg, char **cause);
 };
 
@@ -206,8 +231,18 @@ int64_t store_outbox_depth(struct store *s);
 /* Records a command; *inserted is 0 if that event's command was recorded
  * before (the router then leaves it alone). */
 int store_command_insert(struct store *s, const struct store_command *c, int *inserted, char **cause);
-int store_command_finish(struct store *s, const char *event_id, enum store_command_status status, const char *detail,
-                         int64_t reply_outbox_id, char **cause);
+int store_command_finish(struct store *s, const char *event_id, const struct store_command_outcome *o, char **cause);
+/* Remembers the acknowledgement a long command posted (edited later). */
+int store_command_set_ack(struct store *s, const char *event_id, int64_t ack_outbox_id, char **cause);
+/* *ack_outbox_id gets it, or 0. */
+int store_command_ack(struct store *s, const char *event_id, int64_t *ack_outbox_id, char **cause);
+
+/* A cached tool answer that has not expired at now, or *value NULL.
+ * *value is allocated (free with free()). */
+int store_cache_get(struct store *s, const char *key, int64_t now, char **value, char **cause);
+/* Stores (or replaces) a tool answer until expires_at; expired entries go
+ * along the way. */
+int store_cache_put(struct store *s, const char *key, const char *value, int64_t now, int64_t expires_at, char **cause);
 /* Calls cb with the event ID of every command still marked running
  * (interrupted by a crash or a restart). */
 int store_commands_running(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg, char **cause);

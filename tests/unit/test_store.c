@@ -83,8 +83,8 @@ test_dedup(void)
     ok(s != NULL && a != NULL && b != NULL, "store and fixtures ready");
     if (s == NULL || a == NULL || b == NULL)
         goto out;
-    is_int(store_schema_version(s), 1, "new database migrated to version 1");
-    is_int(query_int("dedup.db", "PRAGMA user_version"), 1, "PRAGMA user_version says 1");
+    is_int(store_schema_version(s), 2, "new database migrated to version 2");
+    is_int(query_int("dedup.db", "PRAGMA user_version"), 2, "PRAGMA user_version says 2");
     ok(store_put_transaction(s, "1", a, 1000, is_new, &n_new, NULL, &cause) == 0, "100-event transaction stored");
     is_int(n_new, 100, "100 new events");
     ok(is_new[0] == 1 && is_new[99] == 1, "each marked new");
@@ -326,10 +326,66 @@ test_commands_and_reopen(void)
     is_str(store_instance_id(s), instance, "instance id survives a restart");
     ok(store_meta_get(s, "router_seq", &value, &cause) == 0 && value != NULL && strcmp(value, "42") == 0,
        "meta survives a restart");
-    ok(store_command_finish(s, "$cmd", STORE_COMMAND_DONE, "pong", 0, &cause) == 0, "command finished");
+    {
+        struct store_command_outcome o = {
+            .status = STORE_COMMAND_DONE, .detail = "pong", .verdict = "info", .duration_ms = 12};
+
+        ok(store_command_finish(s, "$cmd", &o, &cause) == 0, "command finished");
+    }
     is_int(query_int("cmd.db", "SELECT count(*) FROM commands WHERE status = 'done'"), 1, "marked done");
     free(value);
     free(cause);
+    store_close(s);
+}
+
+/* Counts pending outbox entries and keeps the first one's content. */
+static int
+first_pending(struct store_outbox_entry *e, void *arg)
+{
+    char **content = arg;
+
+    if (*content == NULL)
+        *content = xstrdup(e->content);
+    store_outbox_entry_free(e);
+    return 0;
+}
+
+static void
+test_migrate_v1(void)
+{
+    char *sql = fixture_read("schema/v1.sql", NULL), *path = xasprintf("%s/v1.db", tmpdir);
+    struct store_options opt = {.path = path};
+    struct store *s = NULL;
+    sqlite3 *db = NULL;
+    char *cause = NULL, *content = NULL, *cached = NULL;
+    int64_t ack = -1;
+
+    ok(sql != NULL && sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK,
+       "a version 1 database restored from its dump");
+    sqlite3_close(db);
+    ok(store_open(&opt, &s, &cause) == 0, "opened by the current warroom (%s)", cause ? cause : "ok");
+    if (s == NULL)
+        goto out;
+    is_int(query_int("v1.db", "PRAGMA user_version"), 2, "migrated to version 2");
+    is_str(store_instance_id(s), "0123456789abcdef0123456789abcdef", "the instance id is kept");
+    is_int(query_int("v1.db", "SELECT count(*) FROM events"), 1, "its event is kept");
+    ok(store_outbox_pending(s, 0, first_pending, &content, &cause) == 0 && content != NULL &&
+           strstr(content, "pending from v1") != NULL,
+       "its pending outbox entry is still pending");
+    ok(store_command_ack(s, "$cmd", &ack, &cause) == 0 && ack == 0, "old commands have no acknowledgement");
+    ok(store_cache_put(s, "dns/mx/example.com", "{}", 1000, 2000, &cause) == 0 &&
+           store_cache_get(s, "dns/mx/example.com", 1500, &cached, &cause) == 0 && cached != NULL,
+       "the new tool cache works");
+    free(cached);
+    cached = NULL;
+    ok(store_cache_get(s, "dns/mx/example.com", 2500, &cached, &cause) == 0 && cached == NULL,
+       "an expired cache entry is not returned");
+out:
+    free(content);
+    free(cached);
+    free(cause);
+    free(sql);
+    free(path);
     store_close(s);
 }
 
@@ -361,6 +417,7 @@ main(void)
     test_device_data();
     test_outbox();
     test_commands_and_reopen();
+    test_migrate_v1();
     test_newer_schema_refused();
     fixture_rmdir(tmpdir);
     tap_done();

@@ -57,6 +57,7 @@ struct hs_call {
 
     char *resp;
     size_t resp_len;
+    size_t max_response;
     int resp_too_large;
     int64_t retry_after_header_ms;
     char errbuf[CURL_ERROR_SIZE];
@@ -150,7 +151,7 @@ hs_client_on_body(char *data, size_t size, size_t nmemb, void *userp)
     struct hs_call *call = userp;
     size_t n = size * nmemb;
 
-    if (call->resp_len + n > HS_CLIENT_MAX_RESPONSE) {
+    if (call->resp_len + n > call->max_response) {
         call->resp_too_large = 1;
         return 0; /* curl stops the transfer with CURLE_WRITE_ERROR */
     }
@@ -244,7 +245,7 @@ hs_client_fill_error(struct hs_call *call, CURLcode code, struct hs_response *re
     res->error.curl_code = code;
     res->error.retry_after_ms = -1;
     if (code != CURLE_OK) {
-        res->error.message = xstrdup(call->resp_too_large      ? "the response is larger than 64 MiB"
+        res->error.message = xstrdup(call->resp_too_large ? "the response is larger than the limit"
                                      : call->errbuf[0] != '\0' ? call->errbuf
                                                                : curl_easy_strerror(code));
         return;
@@ -302,6 +303,10 @@ hs_client_on_done(CURL *easy, CURLcode code, void *arg)
     res.status = status;
     res.seconds = seconds;
     res.attempts = call->attempts;
+    res.raw = call->resp != NULL ? call->resp : "";
+    res.raw_len = call->resp_len;
+    if (code == CURLE_OK)
+        curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, (char **)&res.content_type);
     if (call->resp != NULL && call->resp_len > 0) {
         struct json_tokener *tok = json_tokener_new_ex(64);
 
@@ -439,6 +444,7 @@ hs_client_request(struct hs_client *hc, const struct hs_request *req, hs_client_
     call->arg = arg;
     call->retry = req->retry;
     call->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : HS_CLIENT_DEFAULT_TIMEOUT_MS;
+    call->max_response = req->max_response > 0 ? req->max_response : HS_CLIENT_MAX_RESPONSE;
     snprintf(call->method, sizeof(call->method), "%s", req->method);
     call->path = xstrdup(req->path);
     if (req->user_id != NULL)

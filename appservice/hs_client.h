@@ -39,6 +39,9 @@ struct hs_response {
     struct hs_error error;    /* set when status is not 2xx */
     double seconds;           /* duration of the last attempt */
     unsigned attempts;        /* attempts made, 1 if it worked at once */
+    const char *raw;          /* the body as received (media downloads), NUL-terminated */
+    size_t raw_len;
+    const char *content_type; /* the Content-Type header, or NULL */
 };
 
 /* 1 if the response is a 2xx. */
@@ -58,7 +61,8 @@ struct hs_request {
     const char *content_type; /* for raw bodies; NULL means application/json */
     const void *raw_body;     /* a raw body (media upload) instead of JSON, borrowed until the callback */
     size_t raw_body_len;
-    long timeout_ms; /* per attempt; 0 means the client default (30 s) */
+    long timeout_ms;           /* per attempt; 0 means the client default (30 s) */
+    size_t max_response;       /* larger bodies fail the request; 0 means 64 MiB */
     enum hs_retry retry;
 };
 

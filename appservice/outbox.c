@@ -27,6 +27,7 @@
 
 struct outbox_item {
     struct store_outbox_entry *e;
+    char *content_uri; /* where its file was uploaded, once it was */
     struct outbox_item *next;
 };
 
@@ -168,6 +169,7 @@ outbox_pop(struct outbox_room *r)
     if (r->head == NULL)
         r->tail = NULL;
     store_outbox_entry_free(it->e);
+    free(it->content_uri);
     free(it);
     ob->depth--;
     r->backoff_ms = 0;
@@ -235,8 +237,9 @@ outbox_wrap_edit(struct json_object *content, const char *target_event_id)
 /* The request body for e: its content, or an edit of an earlier entry.
  * Returns allocated, or NULL if e's content is not JSON (then e fails). */
 static struct json_object *
-outbox_body(struct outbox *ob, const struct store_outbox_entry *e)
+outbox_body(struct outbox *ob, const struct outbox_item *it)
 {
+    const struct store_outbox_entry *e = it->e;
     struct json_object *content = e->content != NULL ? json_tokener_parse(e->content) : json_object_new_object();
     char *target = NULL, *cause = NULL;
 
@@ -244,6 +247,8 @@ outbox_body(struct outbox *ob, const struct store_outbox_entry *e)
         json_object_put(content);
         return NULL;
     }
+    if (it->content_uri != NULL)
+        json_object_object_add(content, "url", json_object_new_string(it->content_uri));
     if (e->kind != STORE_OUTBOX_SEND || e->replaces_id == 0)
         return content;
     if (store_outbox_event_id(ob->store, e->replaces_id, &target, &cause) != 0) {
@@ -354,6 +359,56 @@ outbox_fail_head(struct outbox_room *r, const char *why)
     outbox_pop(r);
 }
 
+static int outbox_start(struct outbox_room *r);
+
+/* The file of the head entry is uploaded: send the message that carries
+ * it (or fail the entry if the homeserver refused the file). */
+static void
+outbox_on_uploaded(const struct hs_response *res, void *arg)
+{
+    struct outbox_room *r = arg;
+    struct outbox *ob = r->ob;
+    struct json_object *v;
+
+    r->call = NULL;
+    ob->in_flight--;
+    if (hs_response_ok(res) && res->body != NULL && json_object_object_get_ex(res->body, "content_uri", &v) &&
+        json_object_is_type(v, json_type_string)) {
+        r->head->content_uri = xstrdup(json_object_get_string(v));
+    } else if (!ob->stopping) {
+        char *why = hs_error_describe(&res->error);
+
+        outbox_fail_head(r, why);
+        free(why);
+    }
+    outbox_pump(ob);
+}
+
+/* Uploads the head entry's file as its bot. */
+static void
+outbox_upload(struct outbox_room *r)
+{
+    struct outbox *ob = r->ob;
+    struct store_outbox_entry *e = r->head->e;
+    struct hs_request req = {0};
+    char *name = hs_client_escape(e->blob_name != NULL ? e->blob_name : "file");
+    char *query = xasprintf("filename=%s", name);
+
+    req.method = "POST";
+    req.path = "/_matrix/media/v3/upload";
+    req.user_id = e->user_id;
+    req.query = query;
+    req.raw_body = e->blob;
+    req.raw_body_len = e->blob_len;
+    req.content_type = e->blob_type != NULL ? e->blob_type : "application/octet-stream";
+    req.retry = HS_RETRY_FOREVER;
+    req.timeout_ms = 120000;
+    ob->in_flight++;
+    r->call = hs_client_request(ob->hc, &req, outbox_on_uploaded, r);
+    free(query);
+    free(name);
+}
+
 /* Starts the head request of r if its bot is ready.  Returns 1 if the
  * head failed before sending (r may be gone: scan again), else 0. */
 static int
@@ -374,7 +429,11 @@ outbox_start(struct outbox_room *r)
         bots_start(ob->bots); /* registers it if nobody has yet; the ready hook pumps */
         return 0;
     }
-    if ((body = outbox_body(ob, e)) == NULL) {
+    if (e->kind == STORE_OUTBOX_SEND && e->blob != NULL && r->head->content_uri == NULL) {
+        outbox_upload(r);
+        return 0;
+    }
+    if ((body = outbox_body(ob, r->head)) == NULL) {
         outbox_fail_head(r, "its stored content is not a JSON object");
         return 1;
     }

@@ -41,7 +41,11 @@ enum config_type {
     CONFIG_ENUM,     /* one of choices[], stored as the index */
     CONFIG_LEVELMAP, /* mapping of subject -> none|guest|analyst|admin (bridge.permissions) */
     CONFIG_STRLIST,  /* sequence of strings (or one string, taken as a list of one) */
+    CONFIG_SUBTREE,  /* a mapping whose content is validated elsewhere (bridges); nothing stored */
 };
+
+/* struct config_key flags */
+#define CONFIG_OPTIONAL 0x1 /* no default and not required: absent leaves NULL (strings) */
 
 /* A permission rule: subject is a full user ID, a server name or "*". */
 struct config_level_rule {
@@ -75,6 +79,10 @@ struct config_key {
     const char *const *choices; /* CONFIG_ENUM: NULL-terminated names */
     int64_t min, max;           /* INT, SIZE, DURATION: bounds (both 0: unbounded) */
     size_t offset;              /* where the value goes in the target struct */
+    unsigned flags;             /* CONFIG_OPTIONAL */
+    /* Further checks of a string value, or NULL: returns NULL if the value
+     * is acceptable, else a reason ("is not a valid server name"). */
+    const char *(*check)(const char *value);
 };
 
 struct config {
@@ -182,5 +190,10 @@ int config_parse_size(const char *text, uint64_t *out, char **cause);
 int config_parse_duration(const char *text, uint64_t *out, char **cause);
 int config_parse_bool(const char *text, int *out, char **cause);
 int config_parse_level(const char *text, enum perm_level *out, char **cause);
+
+/* Value checks of config_table.c, usable as config_key.check: NULL if the
+ * value is acceptable, else the reason. */
+const char *config_check_server_name(const char *value);
+const char *config_check_localpart(const char *value);
 
 #endif

@@ -1310,25 +1310,28 @@ config_line_end(struct config_edit *e, size_t at)
 /*
  * The character index of a point on the last line of the value node, so
  * that a line inserted after that line follows the whole entry.  floor is
- * where the node's key ends: a node starting before it is an alias to an
- * earlier anchor, whose marks say nothing about this entry.
+ * where the node's key (or sequence) starts: a node starting before it is
+ * an alias to an earlier anchor, whose marks say nothing about where this
+ * entry ends; then *alias is set.
  */
 static size_t
-config_entry_end(yaml_document_t *doc, yaml_node_t *node, size_t floor)
+config_entry_end(yaml_document_t *doc, yaml_node_t *node, size_t floor, int *alias)
 {
-    if (node->start_mark.index < floor)
+    if (node->start_mark.index < floor) {
+        *alias = 1;
         return floor;
+    }
     if (node->type == YAML_MAPPING_NODE && node->data.mapping.style == YAML_BLOCK_MAPPING_STYLE &&
         node->data.mapping.pairs.top > node->data.mapping.pairs.start) {
         yaml_node_pair_t *last = node->data.mapping.pairs.top - 1;
         yaml_node_t *k = yaml_document_get_node(doc, last->key);
 
-        return config_entry_end(doc, yaml_document_get_node(doc, last->value), k->end_mark.index);
+        return config_entry_end(doc, yaml_document_get_node(doc, last->value), k->end_mark.index, alias);
     }
     if (node->type == YAML_SEQUENCE_NODE && node->data.sequence.style == YAML_BLOCK_SEQUENCE_STYLE &&
         node->data.sequence.items.top > node->data.sequence.items.start)
         return config_entry_end(doc, yaml_document_get_node(doc, node->data.sequence.items.top[-1]),
-                                node->start_mark.index + 1);
+                                node->start_mark.index + 1, alias);
     /* A block scalar ends at the start of the line after it. */
     if (node->end_mark.column == 0 && node->end_mark.index > 0)
         return node->end_mark.index - 1;
@@ -1414,6 +1417,7 @@ config_insert(struct config_edit *e, yaml_document_t *doc, yaml_node_t *map, cha
     yaml_node_pair_t *first = map->data.mapping.pairs.start, *last = map->data.mapping.pairs.top - 1;
     size_t at;
     char *indent, *ins, *flow;
+    int alias = 0;
 
     if (map->data.mapping.style == YAML_FLOW_MAPPING_STYLE) {
         at = config_edit_offset(e, &map->start_mark);
@@ -1434,8 +1438,16 @@ config_insert(struct config_edit *e, yaml_document_t *doc, yaml_node_t *map, cha
         return CONFIG_STEP_ERROR;
     }
     at = config_entry_end(doc, yaml_document_get_node(doc, last->value),
-                          yaml_document_get_node(doc, last->key)->end_mark.index);
-    at = config_line_end(e, yaml_tree_byte_offset(e->text, e->len, at));
+                          yaml_document_get_node(doc, last->key)->end_mark.index, &alias);
+    if (!alias) {
+        at = config_line_end(e, yaml_tree_byte_offset(e->text, e->len, at));
+    } else {
+        /* The entry ends with an alias, whose place in the text the
+         * document does not keep: insert where the mapping ends, that is
+         * at the line of whatever follows it. */
+        at = config_edit_offset(e, &map->end_mark);
+        at = at >= e->len ? config_line_end(e, e->len > 0 ? e->len - 1 : 0) : config_line_start(e, at);
+    }
     ins = config_block(e, segs, from, n, indent, config_indent_unit(doc, yaml_document_get_root_node(doc)), quoted);
     config_splice(e, at, at, ins);
     xfree_secret(ins);
@@ -1576,30 +1588,151 @@ config_segs_free(char **segs, size_t n)
     free(segs);
 }
 
-/* Checks that the edited text parses and holds every value as asked,
- * so that a mistake here never reaches the operator's file. */
+/* Every scalar of a document with its path ("a.b[2].c"), to compare a
+ * file before and after an edit.  Values may be secrets. */
+struct config_flat_entry {
+    char *path;
+    char *value;
+};
+
+struct config_flat {
+    struct config_flat_entry *v;
+    size_t n;
+    int overflow; /* too deep or too large (aliases can multiply a tree) */
+};
+
+#define CONFIG_FLAT_MAX_DEPTH 64
+#define CONFIG_FLAT_MAX_ENTRIES 100000
+
+/* Appends every scalar under node to f. */
+static void
+config_flatten(yaml_document_t *doc, yaml_node_t *node, const char *path, size_t depth, struct config_flat *f)
+{
+    char *child;
+
+    if (f->overflow || node == NULL)
+        return;
+    if (depth > CONFIG_FLAT_MAX_DEPTH || f->n >= CONFIG_FLAT_MAX_ENTRIES) {
+        f->overflow = 1;
+        return;
+    }
+    switch (node->type) {
+    case YAML_SCALAR_NODE:
+        f->v = xreallocarray(f->v, f->n + 1, sizeof(*f->v));
+        f->v[f->n].path = xstrdup(path);
+        f->v[f->n].value = xstrdup(yaml_tree_scalar(node));
+        f->n++;
+        break;
+    case YAML_SEQUENCE_NODE:
+        for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
+            child = xasprintf("%s[%zu]", path, (size_t)(it - node->data.sequence.items.start));
+            config_flatten(doc, yaml_document_get_node(doc, *it), child, depth + 1, f);
+            free(child);
+        }
+        break;
+    case YAML_MAPPING_NODE:
+        for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+            const char *key = yaml_tree_scalar(yaml_document_get_node(doc, p->key));
+
+            child =
+                *path != '\0' ? xasprintf("%s.%s", path, key != NULL ? key : "?") : xstrdup(key != NULL ? key : "?");
+            config_flatten(doc, yaml_document_get_node(doc, p->value), child, depth + 1, f);
+            free(child);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* Frees a flattened document, wiping its values. */
+static void
+config_flat_free(struct config_flat *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->v[i].path);
+        xfree_secret(f->v[i].value);
+    }
+    free(f->v);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Parses text and flattens it into f; returns 0, or -1 with an error. */
 static int
-config_verify(struct config_edit *e, const char *const *keys, const char *const *values, size_t n)
+config_flat_text(const struct config_edit *e, const char *what, struct config_flat *f)
 {
     yaml_document_t doc;
     size_t line;
     char *cause = NULL;
-    int rc = 0;
 
+    memset(f, 0, sizeof(*f));
     if (yaml_tree_parse(e->text, e->len, &doc, &line, &cause) != 0) {
-        config_errors_add(e->errs, e->path, line, "internal error: the edited file would not parse: %s", cause);
+        config_errors_add(e->errs, e->path, line, "%s%s", what, cause);
         free(cause);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        const char *got = yaml_tree_scalar(yaml_tree_path(&doc, yaml_document_get_root_node(&doc), keys[i], NULL));
+    config_flatten(&doc, yaml_document_get_root_node(&doc), "", 0, f);
+    yaml_tree_free(&doc);
+    return 0;
+}
 
-        if (got == NULL || strcmp(got, values[i]) != 0) {
-            config_errors_add_file(e->errs, e->path, "internal error: %s would not be set as asked", keys[i]);
+/* True if path is one of the keys being set or lies above one (a "~"
+ * that became a mapping). */
+static int
+config_flat_skip(const char *path, const char *const *keys, size_t n)
+{
+    size_t len = strlen(path);
+
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(path, keys[i]) == 0 || (strncmp(keys[i], path, len) == 0 && keys[i][len] == '.'))
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Checks the edited text against the original (flattened in before): it
+ * parses, holds every value as asked, and every other value is as it
+ * was.  A mistake here must never reach the operator's file.
+ */
+static int
+config_verify(struct config_edit *e, const struct config_flat *before, const char *const *keys,
+              const char *const *values, size_t n)
+{
+    struct config_flat after;
+    size_t i = 0, j = 0;
+    int rc = 0;
+
+    if (config_flat_text(e, "internal error: the edited file would not parse: ", &after) != 0)
+        return -1;
+    for (size_t k = 0; k < n; k++) {
+        int found = 0;
+
+        for (size_t m = 0; m < after.n; m++)
+            found |= strcmp(after.v[m].path, keys[k]) == 0 && strcmp(after.v[m].value, values[k]) == 0;
+        if (!found) {
+            config_errors_add_file(e->errs, e->path, "internal error: %s would not be set as asked", keys[k]);
             rc = -1;
         }
     }
-    yaml_tree_free(&doc);
+    for (;;) {
+        while (i < before->n && config_flat_skip(before->v[i].path, keys, n))
+            i++;
+        while (j < after.n && config_flat_skip(after.v[j].path, keys, n))
+            j++;
+        if (i == before->n || j == after.n)
+            break;
+        if (strcmp(before->v[i].path, after.v[j].path) != 0 || strcmp(before->v[i].value, after.v[j].value) != 0)
+            break;
+        i++;
+        j++;
+    }
+    if (i != before->n || j != after.n || before->overflow || after.overflow) {
+        config_errors_add_file(e->errs, e->path,
+                               "internal error: the edit would change other settings; nothing was written");
+        rc = -1;
+    }
+    config_flat_free(&after);
     return rc;
 }
 
@@ -1608,6 +1741,7 @@ config_write_scalars(const char *path, const char *const *keys, const char *cons
                      struct config_errors *errs)
 {
     struct config_edit e = {.path = path, .errs = errs};
+    struct config_flat before = {0};
     char *cause = NULL, *real = NULL, **segs, *quoted;
     enum config_step step;
     size_t nsegs;
@@ -1618,6 +1752,8 @@ config_write_scalars(const char *path, const char *const *keys, const char *cons
         goto out;
     }
     e.nl = strstr(e.text, "\r\n") != NULL ? "\r\n" : "\n";
+    if (config_flat_text(&e, "", &before) != 0)
+        goto out;
     for (size_t i = 0; i < n; i++) {
         nsegs = config_segs(keys[i], &segs);
         for (size_t j = 0; j < nsegs; j++) {
@@ -1640,7 +1776,7 @@ config_write_scalars(const char *path, const char *const *keys, const char *cons
             goto out;
         }
     }
-    if (config_verify(&e, keys, values, n) != 0)
+    if (config_verify(&e, &before, keys, values, n) != 0)
         goto out;
     /* Replace the file a symlink points to, not the symlink, so that an
      * operator's /etc layout survives. */
@@ -1657,6 +1793,7 @@ config_write_scalars(const char *path, const char *const *keys, const char *cons
 out:
     free(cause);
     free(real);
+    config_flat_free(&before);
     yaml_tree_free_text(e.text, e.len);
     return rc;
 }

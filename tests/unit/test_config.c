@@ -955,6 +955,31 @@ test_write_scalars(void)
                 "appservice:\n  as_token: \"AAAA\"\n  hs_token: \"BBBB\"\n  port: 1\n");
     check_write("CRLF line ends kept", "appservice:\r\n  port: 1\r\n",
                 "appservice:\r\n  port: 1\r\n  as_token: \"AAAA\"\r\n  hs_token: \"BBBB\"\r\n");
+    check_write("an entry ending with an alias",
+                "defaults: &d 1\n"
+                "appservice:\n"
+                "  port: 1\n"
+                "  list:\n"
+                "  - a\n"
+                "  - *d\n"
+                "# about logging\n"
+                "logging:\n"
+                "  level: info\n",
+                "defaults: &d 1\n"
+                "appservice:\n"
+                "  port: 1\n"
+                "  list:\n"
+                "  - a\n"
+                "  - *d\n"
+                "# about logging\n"
+                "  as_token: \"AAAA\"\n"
+                "  hs_token: \"BBBB\"\n"
+                "logging:\n"
+                "  level: info\n");
+    check_write("an alias as the last value, at the end of the file", "p: &p 1\nappservice:\n  port: *p",
+                "p: &p 1\nappservice:\n  port: *p\n  as_token: \"AAAA\"\n  hs_token: \"BBBB\"\n");
+    check_write("a byte order mark", "\xef\xbb\xbf# caf\xc3\xa9\nappservice:\n  as_token: x\n  hs_token: y\n",
+                "\xef\xbb\xbf# caf\xc3\xa9\nappservice:\n  as_token: \"AAAA\"\n  hs_token: \"BBBB\"\n");
     check_write("characters before the value counted, not bytes",
                 "# caf\xc3\xa9 \xe2\x98\x95\nappservice:\n  id: \xc3\xa9t\xc3\xa9\n  as_token: x\n  hs_token: y\n",
                 "# caf\xc3\xa9 \xe2\x98\x95\nappservice:\n  id: \xc3\xa9t\xc3\xa9\n  as_token: \"AAAA\"\n"

@@ -48,6 +48,28 @@ atomic_file_write_all(int fd, const char *data, size_t len)
 }
 
 int
+atomic_file_check(const char *path, char **cause)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        *cause = xasprintf("cannot stat: %s", strerror(errno));
+        return -1;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        *cause = xstrdup("is a symbolic link; refusing to replace it");
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *cause = xstrdup("is not a regular file; refusing to replace it");
+        return -1;
+    }
+    return 0;
+}
+
+int
 atomic_file_write(const char *path, const void *data, size_t len, mode_t mode, char **cause)
 {
     struct stat st;
@@ -56,20 +78,9 @@ atomic_file_write(const char *path, const void *data, size_t len, mode_t mode, c
     int fd = -1, dfd = -1, have_old = 0, rc = -1;
 
     *cause = NULL;
-    if (lstat(path, &st) == 0) {
-        if (S_ISLNK(st.st_mode)) {
-            *cause = xstrdup("is a symbolic link; refusing to replace it");
-            goto out;
-        }
-        if (!S_ISREG(st.st_mode)) {
-            *cause = xstrdup("is not a regular file; refusing to replace it");
-            goto out;
-        }
-        have_old = 1;
-    } else if (errno != ENOENT) {
-        *cause = xasprintf("cannot stat: %s", strerror(errno));
+    if (atomic_file_check(path, cause) != 0)
         goto out;
-    }
+    have_old = lstat(path, &st) == 0;
 
     dir = atomic_file_dir(path);
     base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;

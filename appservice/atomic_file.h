@@ -22,4 +22,9 @@
  */
 int atomic_file_write(const char *path, const void *data, size_t len, mode_t mode, char **cause);
 
+/* Whether atomic_file_write() would accept path as a target: returns 0 if
+ * path is absent or a regular file, else -1 with *cause (allocated, free
+ * with free()).  Lets a caller refuse before doing anything else. */
+int atomic_file_check(const char *path, char **cause);
+
 #endif

@@ -313,8 +313,13 @@ registration_generate(const char *config_path, const char *registration_path, st
     size_t n = 0;
     int rc = -1;
 
+    /* Refuse a bad target before touching the config. */
     if (registration_same_file(config_path, registration_path)) {
         config_errors_add(errs, registration_path, 1, "is the configuration file; refusing to overwrite it");
+        goto out;
+    }
+    if (atomic_file_check(registration_path, &cause) != 0) {
+        config_errors_add(errs, registration_path, 1, "%s", cause);
         goto out;
     }
     if (config_load(config_path, &cfg, errs) != 0)

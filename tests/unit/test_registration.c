@@ -381,6 +381,9 @@ test_generate_refusals(void)
     got = read_file(victim);
     is_str(got, "precious\n", "the symlink's target is untouched");
     free(got);
+    got = read_file(cfg_path);
+    is_str(got, CONFIG_TEXT, "and the config too: refused before any change");
+    free(got);
 
     ok(mkdir(dir, 0700) == 0, "directory made");
     is_int(registration_generate(cfg_path, dir, &errs), -1, "a directory as the registration is refused");
@@ -402,6 +405,35 @@ test_generate_refusals(void)
     got = read_file(bad);
     is_str(got, "homeserver:\n  domain: example.org\n", "nor a changed config");
     free(got);
+    config_errors_free(&errs);
+
+    /* One token present: it is kept, the other one created. */
+    free(bad);
+    bad = write_file("half.yaml", CONFIG_TEXT "appservice:\n  hs_token: keep-this-one\n");
+    is_int(registration_generate(bad, out, &errs), -1, "a config with a duplicate section is refused");
+    config_errors_free(&errs);
+    free(bad);
+    bad = write_file("half.yaml", "homeserver:\n  address: http://hs\n  domain: example.org\nappservice:\n"
+                                  "  address: http://as\n  hs_token: keep-this-one\n");
+    is_int(registration_generate(bad, out, &errs), 0, "-g with one token present");
+    config_errors_free(&errs);
+    {
+        struct config *cfg = load(bad);
+
+        ok(cfg != NULL && strcmp(cfg->appservice.hs_token, "keep-this-one") == 0 &&
+               strlen(cfg->appservice.as_token) == 64,
+           "the present token is kept, the missing one created");
+        if (cfg != NULL) {
+            is_int(registration_check(cfg, out, &errs), 0, "and the registration agrees");
+            config_errors_free(&errs);
+        }
+        config_free(cfg);
+    }
+    free(bad);
+    bad = write_file("same.yaml", "homeserver:\n  address: http://hs\n  domain: example.org\nappservice:\n"
+                                  "  address: http://as\n  as_token: same\n  hs_token: same\n");
+    is_int(registration_generate(bad, out, &errs), -1, "-g refuses equal tokens");
+    is_str(errors_joined(&errs, bad), "7: appservice.as_token and appservice.hs_token must differ", "says so");
     config_errors_free(&errs);
 
     free(cfg_path);

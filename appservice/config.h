@@ -41,7 +41,7 @@ enum config_type {
     CONFIG_ENUM,     /* one of choices[], stored as the index */
     CONFIG_LEVELMAP, /* mapping of subject -> none|guest|analyst|admin (bridge.permissions) */
     CONFIG_STRLIST,  /* sequence of strings (or one string, taken as a list of one) */
-    CONFIG_SUBTREE,  /* a mapping whose content is validated elsewhere (bridges); nothing stored */
+    CONFIG_SUBTREE,  /* a mapping whose content is validated elsewhere (bridges); nothing stored, offset unused */
 };
 
 /* struct config_key flags */
@@ -155,6 +155,10 @@ int config_check_runnable(const struct config *cfg, struct config_errors *errs);
  * target.  Unknown keys under that mapping are errors; absent keys get
  * their defaults.  Returns 0, or -1 with lines added to errs.  Used by
  * config_load() for the core and by bridges for their own settings.
+ * target must start zeroed; what is stored in it (also on failure) is
+ * freed with config_free_target().  An absent or empty root_path counts
+ * as an empty mapping: the defaults apply and a required key is reported
+ * at the line of the nearest section present.
  */
 int config_apply(const struct config *cfg, const char *root_path, const struct config_key *keys, void *target,
                  struct config_errors *errs);
@@ -163,11 +167,12 @@ int config_apply(const struct config *cfg, const char *root_path, const struct c
 void config_free_target(const struct config_key *keys, void *target);
 
 /* Names of the mappings directly under root_path ("bridges" -> "dns",
- * "rdap", ...).  Returns allocated, free with config_strlist_free(). */
+ * "rdap", ...), in file order; an empty entry ("dns:") counts as one.
+ * Returns allocated, free with config_strlist_free(). */
 struct config_strlist config_children(const struct config *cfg, const char *root_path);
 void config_strlist_free(struct config_strlist *list);
 
-/* The line of the key at path, or 0 if absent. */
+/* The line of the key at path (where "key:" is written), or 0 if absent. */
 size_t config_line(const struct config *cfg, const char *path);
 
 /*

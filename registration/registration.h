@@ -1,43 +1,50 @@
 /*
  * The registration file: what a homeserver needs to know about warroom
- * (id, url, tokens, the bots' namespace, the MSC flags), generated from
- * the configuration by `warroom -g`, and checked against it by `warroom
- * -t` and at start-up, so that a stale registration is caught before the
- * homeserver and warroom disagree.
+ * (id, url, the two tokens, the bots' namespace, the MSC flags).  `warroom
+ * -g` generates it from the configuration, creating the tokens and writing
+ * them back into the configuration; registration_check() compares an
+ * existing one with the configuration, so that a stale registration is
+ * reported before the homeserver and warroom start disagreeing.
  */
 #ifndef WARROOM_REGISTRATION_H
 #define WARROOM_REGISTRATION_H
 
 #include "appservice/config.h"
 
-/* A 64-character token from [A-Za-z0-9], from the system's random
- * generator without modulo bias.  Returns allocated, free with
- * xfree_secret(). */
+/* Length of a generated as_token or hs_token. */
+#define REGISTRATION_TOKEN_LEN 64
+
+/* A token of REGISTRATION_TOKEN_LEN characters from [A-Za-z0-9], drawn
+ * with OpenSSL's RAND_bytes() without modulo bias.  Returns allocated,
+ * free with xfree_secret(); NULL if the random generator failed. */
 char *registration_generate_token(void);
 
-/* The exclusive namespace of the bots: "@" + the username template with
- * {name} as ".*" and the rest escaped + ":" + the escaped server name.
- * Returns allocated, free with free(). */
+/* The bots' exclusive user namespace: "@" + the username template with
+ * {name} as ".*" and every regex metacharacter of the rest escaped + ":"
+ * + the escaped server name, e.g. "@soc_.*:example\.org".  Returns
+ * allocated, free with free(). */
 char *registration_user_regex(const struct config *cfg);
 
-/* The namespace of the aliases of warroom's rooms ("#soc_.*:server").
- * Returns allocated, free with free(). */
+/* The same for room aliases, with "#": "#soc_.*:example\.org".  Returns
+ * allocated, free with free(). */
 char *registration_alias_regex(const struct config *cfg);
 
 /*
- * The whole -g step: loads the config (the tokens may be absent), creates
- * any missing token and writes it back into the config file (keeping its
- * comments), and writes the registration file atomically with mode 0600,
- * refusing to replace anything but a regular file.  Returns 0, or -1 with
- * lines added to errs.
+ * The whole -g step: loads the config at config_path (the tokens may be
+ * absent), creates any missing token and writes it into the config with
+ * config_write_scalars() (keeping its comments), then writes the
+ * registration file atomically with mode 0600, refusing to replace a
+ * symlink or anything but a regular file.  Run again, it keeps the tokens
+ * and writes the same file.  Returns 0, or -1 with lines added to errs.
  */
 int registration_generate(const char *config_path, const char *registration_path, struct config_errors *errs);
 
 /*
- * Reads the registration file and reports, as "file:line: ..." lines,
- * everything that would make the homeserver and warroom disagree: id,
- * url, tokens (never printed), sender_localpart, the user namespace,
- * rate_limited.  Returns 0 if they agree, else -1.
+ * Reads the registration file and adds one "file:line: ..." line to errs
+ * for everything that would make the homeserver and warroom disagree: id,
+ * url, as_token and hs_token (never printed), sender_localpart, a missing
+ * or non-exclusive user namespace or one that does not cover the bots,
+ * and rate_limited other than false.  Returns 0 if they agree, else -1.
  */
 int registration_check(const struct config *cfg, const char *registration_path, struct config_errors *errs);
 

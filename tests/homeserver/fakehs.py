@@ -117,6 +117,7 @@ class FakeHomeserver:
 
     @property
     def url(self):
+        """The client-server base URL, http://127.0.0.1:PORT."""
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
@@ -127,6 +128,7 @@ class FakeHomeserver:
         return self
 
     def stop(self):
+        """Stops pushing and listening.  Queued transactions are abandoned."""
         if not self._started:
             return
         self._started = False
@@ -161,6 +163,7 @@ class FakeHomeserver:
             self.model.set_profile(user_id, displayname=displayname)
 
     def add_device(self, user_id, device_id):
+        """Gives a user a device (a device-list change the appservice may hear about)."""
         with self.lock:
             self.model.actor(user_id)
             self.model.create_device(user_id, device_id)
@@ -173,12 +176,14 @@ class FakeHomeserver:
             dev.otk_counts[algorithm] = n
 
     def set_fallback_key_types(self, user_id, device_id, types):
+        """Sets the algorithms of a device's unused fallback keys."""
         with self.lock:
             self.model.actor(user_id)
             dev, _ = self.model.create_device(user_id, device_id)
             dev.fallback_types = list(types)
 
     def device_list_changed(self, user_id):
+        """A device-list change of user_id, as when they log in on a new device."""
         with self.lock:
             self.model.device_list_changed(user_id)
 
@@ -200,22 +205,27 @@ class FakeHomeserver:
             return room.room_id
 
     def invite(self, room_id, sender, target, is_direct=False, reason=None):
+        """sender invites target; returns the invite's event ID."""
         with self.lock:
             return self.model.invite(room_id, sender, target, is_direct=is_direct, reason=reason).event_id
 
     def join(self, room_id, user_id):
+        """user_id joins (needs an invite or a public room)."""
         with self.lock:
             self.model.join(room_id, user_id)
 
     def leave(self, room_id, user_id, reason=None):
+        """user_id leaves, or rejects an invite."""
         with self.lock:
             self.model.leave(room_id, user_id, reason)
 
     def kick(self, room_id, sender, target, reason=None):
+        """sender kicks target (a leave with sender != state_key)."""
         with self.lock:
             self.model.kick(room_id, sender, target, reason)
 
     def ban(self, room_id, sender, target, reason=None):
+        """sender bans target."""
         with self.lock:
             self.model.ban(room_id, sender, target, reason)
 
@@ -269,6 +279,7 @@ class FakeHomeserver:
                                {"m.relates_to": {"event_id": event_id, "key": key, "rel_type": "m.annotation"}})
 
     def redact(self, room_id, sender, event_id, reason=None):
+        """sender redacts event_id; returns the redaction's event ID."""
         with self.lock:
             return self.model.redact(room_id, sender, event_id, reason).event_id
 
@@ -297,18 +308,22 @@ class FakeHomeserver:
     # ---- ephemeral and to-device ------------------------------------------------------------
 
     def typing(self, room_id, user_ids):
+        """m.typing with exactly these users typing in the room."""
         with self.lock:
             self.model.typing(room_id, user_ids)
 
     def receipt(self, room_id, event_id, user_id, receipt_type="m.read"):
+        """A read receipt (m.read, m.read.private ...) of user_id on event_id."""
         with self.lock:
             self.model.receipt(room_id, event_id, user_id, receipt_type)
 
     def presence(self, user_id, presence, status_msg=None):
+        """An m.presence update ("online", "unavailable", "offline")."""
         with self.lock:
             self.model.presence(user_id, presence, status_msg)
 
     def to_device(self, sender, to_user, to_device, type, content):
+        """A to-device message; to_device "*" means every device of to_user."""
         with self.lock:
             self.model.to_device(sender, to_user, to_device, type, content)
 
@@ -350,10 +365,12 @@ class FakeHomeserver:
             return [e for a in self.pusher.attempts if a.ok for e in a.body["events"]]
 
     def pause_pushing(self):
+        """Holds every transaction (new and retried) until resume_pushing()."""
         with self.lock:
             self.pusher.paused = True
 
     def resume_pushing(self):
+        """Lets the pusher go on with whatever queued up."""
         with self.lock:
             self.pusher.paused = False
             self.cond.notify_all()
@@ -392,6 +409,7 @@ class FakeHomeserver:
         return self.faults.delay(path_regex, seconds, count, method)
 
     def clear_faults(self):
+        """Removes every fail/rate_limit/delay rule."""
         self.faults.clear()
 
     # ---- records -------------------------------------------------------------------------------------

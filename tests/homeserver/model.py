@@ -86,10 +86,12 @@ class Room:
         return ev.content.get("membership") if ev else None
 
     def members(self, membership="join"):
+        """User IDs with that membership."""
         return [k for (t, k), ev in self.state.items()
                 if t == "m.room.member" and ev.content.get("membership") == membership]
 
     def join_rule(self):
+        """The join rule; "invite" if the room has none."""
         ev = self.state.get(("m.room.join_rules", ""))
         return ev.content.get("join_rule") if ev else "invite"
 
@@ -125,6 +127,7 @@ class Model:
         return user_id == self.sender_user or bool(self.user_regex.match(user_id))
 
     def is_registered(self, user_id):
+        """True if the homeserver knows the user."""
         return user_id in self.users
 
     def register(self, user_id, displayname=None):
@@ -150,6 +153,7 @@ class Model:
         return user
 
     def displayname(self, user_id):
+        """The user's display name, or None."""
         user = self.users.get(user_id)
         return user.displayname if user else None
 
@@ -185,6 +189,7 @@ class Model:
     # ---- rooms ---------------------------------------------------------
 
     def room(self, room_id):
+        """The Room, or 404 M_NOT_FOUND."""
         room = self.rooms.get(room_id)
         if room is None:
             raise not_found("Unknown room")

@@ -119,18 +119,22 @@ class Pusher:
     # ---- sink (lock held by the caller) ----------------------------------------
 
     def event(self, ev):
+        """Queues an event for the appservice (model, lock held)."""
         self.pending_events.append(ev)
         self.cond.notify_all()
 
     def ephemeral(self, edu):
+        """Queues an ephemeral event (model, lock held)."""
         self.pending_ephemeral.append(edu)
         self.cond.notify_all()
 
     def to_device(self, msg):
+        """Queues a to-device message (model, lock held)."""
         self.pending_to_device.append(msg)
         self.cond.notify_all()
 
     def device_list_changed(self, user_id):
+        """Notes a device-list change for the next transaction (model, lock held)."""
         if user_id not in self.pending_device_changed:
             self.pending_device_changed.append(user_id)
         self.cond.notify_all()
@@ -138,10 +142,12 @@ class Pusher:
     # ---- control -------------------------------------------------------------
 
     def start(self):
+        """Starts the pusher thread."""
         self._thread = threading.Thread(target=self._run, name="fakehs-pusher", daemon=True)
         self._thread.start()
 
     def stop(self):
+        """Stops the thread; an attempt in flight is cut short."""
         with self.cond:
             self.stopping = True
             self.cond.notify_all()
@@ -151,6 +157,7 @@ class Pusher:
             self._thread = None
 
     def idle_locked(self):
+        """True when nothing is queued, stored or in flight."""
         return not (self.pending_events or self.pending_ephemeral or self.pending_to_device
                     or self.pending_device_changed or self.stored or self.in_flight)
 

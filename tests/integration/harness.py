@@ -101,11 +101,13 @@ class Tap:
         return False
 
     def skip(self, msg):
+        """A test point that was skipped, with the reason."""
         with self._lock:
             self.n += 1
             self._line(f"ok {self.n} # SKIP {self._description(msg)}")
 
     def diag(self, msg):
+        """Diagnostic lines ("# ...") that never affect the result."""
         for line in str(msg).splitlines() or [""]:
             self._line("# " + line)
 
@@ -284,6 +286,7 @@ class Warroom:
         self.write_config()
 
     def default_config(self):
+        """The config.yaml content before config_extra is merged in."""
         return {
             "homeserver": {"address": f"http://127.0.0.1:{self.hs_port}", "domain": "localhost"},
             "appservice": {
@@ -299,18 +302,22 @@ class Warroom:
         }
 
     def write_config(self):
+        """Writes self.config to config.yaml."""
         self.config_path.write_text(to_yaml(self.config) + "\n", encoding="utf-8")
 
     @property
     def url(self):
+        """Where warroom listens: http://127.0.0.1:PORT."""
         return f"http://127.0.0.1:{self.port}"
 
     @property
     def hs_token(self):
+        """The hs_token from the registration, once generate() ran."""
         return self.registration["hs_token"] if self.registration else None
 
     @property
     def as_token(self):
+        """The as_token from the registration, once generate() ran."""
         return self.registration["as_token"] if self.registration else None
 
     def generate(self, timeout=30):
@@ -341,6 +348,7 @@ class Warroom:
         return self
 
     def wait_ready(self, timeout=15):
+        """Polls GET /_warroom/ready until 200; raises with the log tail if not."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -358,6 +366,7 @@ class Warroom:
         raise AssertionError(f"warroom not ready after {timeout} s ({last}); log:\n{self.log_tail()}")
 
     def running(self):
+        """True while the daemon process is alive."""
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
@@ -425,12 +434,14 @@ class Warroom:
         return sqlite3.connect(uri, uri=True, timeout=5)
 
     def log(self):
+        """The whole log so far (stdout and stderr of the daemon)."""
         try:
             return self.log_path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return ""
 
     def log_tail(self, lines=40):
+        """The last lines of the log."""
         return "\n".join(self.log().splitlines()[-lines:])
 
     def sanitizer_report(self):

@@ -381,7 +381,8 @@ def test_transactions(tap, hs, rec):
     ev = hs.transactions[-1].body["events"][0]
     wev = fixture("txn-state-topic-change.json")["body"]["events"][0]
     tap.is_((keys(ev), keys(ev["unsigned"])), (keys(wev), keys(wev["unsigned"])), "topic change: event keys")
-    tap.is_((ev["prev_content"], ev["unsigned"]["prev_content"], ev["replaces_state"] == ev["unsigned"]["replaces_state"]),
+    tap.is_((ev["prev_content"], ev["unsigned"]["prev_content"],
+             ev["replaces_state"] == ev["unsigned"]["replaces_state"]),
             (wev["prev_content"], wev["prev_content"], True), "topic change: prev_content and replaces_state twice")
 
     # A redaction (txn-redaction.json).
@@ -391,7 +392,8 @@ def test_transactions(tap, hs, rec):
     ev = hs.transactions[-1].body["events"][-1]
     wev = fixture("txn-redaction.json")["body"]["events"][0]
     tap.is_((keys(ev), keys(ev["content"])), (keys(wev), keys(wev["content"])), "redaction: keys")
-    tap.is_((ev["redacts"], ev["content"]["redacts"]), (target, target), "redaction: redacts at top level and in content")
+    tap.is_((ev["redacts"], ev["content"]["redacts"]), (target, target),
+            "redaction: redacts at top level and in content")
     redacted = [e for e in hs.room_timeline(room) if e["event_id"] == target][0]
     tap.ok(redacted["content"] == {} and redacted["unsigned"]["redacted_because"]["event_id"] == ev["event_id"],
            "the redacted event is pruned, with redacted_because")
@@ -408,8 +410,9 @@ def test_transactions(tap, hs, rec):
     hs.receipt(room, target, ALICE, "m.read.private")
     hs.wait_idle(5)
     edu = hs.transactions[-1].body["ephemeral"][0]
-    tap.is_(edu, {"content": {target: {"m.read.private": {ALICE: {"ts": edu["content"][target]["m.read.private"][ALICE]["ts"]}}}},
-                  "room_id": room, "type": "m.receipt"}, "receipt: private receipts are passed on")
+    ts = edu["content"][target]["m.read.private"][ALICE]["ts"]
+    tap.is_(edu, {"content": {target: {"m.read.private": {ALICE: {"ts": ts}}}}, "room_id": room, "type": "m.receipt"},
+            "receipt: private receipts are passed on")
 
     # Presence (txn-ephemeral-presence.json): no room, so no key counts.
     hs.presence(ALICE, "online", "triaging INC-44")
@@ -427,7 +430,8 @@ def test_transactions(tap, hs, rec):
         hs.to_device(ALICE, BOT, device, msg["type"], msg["content"])
         hs.wait_idle(5)
         body = hs.transactions[-1].body
-        tap.is_((keys(body), body["de.sorunome.msc2409.to_device"]), (keys(want), want["de.sorunome.msc2409.to_device"]),
+        tap.is_((keys(body), body["de.sorunome.msc2409.to_device"]),
+                (keys(want), want["de.sorunome.msc2409.to_device"]),
                 f"to-device to {device!r}: exactly as {name}")
 
     # Device-list change of a user sharing a room (txn-device-lists-changed.json).
@@ -471,6 +475,111 @@ def test_transactions(tap, hs, rec):
             "bot's createRoom: types, state keys and contents of txn-room-create-by-appservice-user.json")
     tap.ok(status == 200 and all(e["room_id"] == body["room_id"] for e in got), "createRoom -> {room_id}")
     return room
+
+
+def test_more_shapes(tap, hs, rec):
+    """Further event shapes against their fixtures, and the state, typing
+    and redaction endpoints."""
+    def shape(ev):
+        return keys(ev), keys(ev["unsigned"]), keys(ev["content"])
+
+    def fx(name, i=0):
+        return fixture(name)["body"]["events"][i]
+
+    # An encrypted room's invite carries m.room.encryption (txn-invite-encrypted-room.json).
+    room = hs.create_room(ALICE, name="Incident 47 (encrypted)", encrypted=True,
+                          creation_content={"m.federate": True})
+    hs.invite(room, ALICE, BOT)
+    hs.wait_idle(5)
+    ev = hs.transactions[-1].body["events"][0]
+    tap.is_(by_type(ev["invite_room_state"]), by_type(fx("txn-invite-encrypted-room.json")["invite_room_state"]),
+            "encrypted room: invite_room_state equals txn-invite-encrypted-room.json's")
+    status, _, _ = cs(hs, "POST", f"/_matrix/client/v3/rooms/{room}/join?" + BOT_Q)
+    tap.is_(status, 200, "POST /rooms/{roomId}/join")
+
+    # Kick and ban (txn-member-kick.json, txn-member-ban.json).
+    hs.invite(room, ALICE, "@carol:localhost")
+    hs.join(room, "@carol:localhost")
+    hs.kick(room, ALICE, "@carol:localhost", reason="wrong room")
+    hs.wait_idle(5)
+    ev = hs.transactions[-1].body["events"][-1]
+    tap.is_((shape(ev), ev["content"], ev["prev_content"]),
+            (shape(fx("txn-member-kick.json")), fx("txn-member-kick.json")["content"],
+             fx("txn-member-kick.json")["prev_content"]), "kick: as txn-member-kick.json")
+    hs.invite(room, ALICE, "@carol:localhost")
+    hs.join(room, "@carol:localhost")
+    hs.ban(room, ALICE, "@carol:localhost", reason="compromised account")
+    hs.wait_idle(5)
+    ev = hs.transactions[-1].body["events"][-1]
+    tap.is_((shape(ev), ev["content"], ev["prev_content"]),
+            (shape(fx("txn-member-ban.json")), fx("txn-member-ban.json")["content"],
+             fx("txn-member-ban.json")["prev_content"]), "ban: as txn-member-ban.json")
+
+    # A file and an edit (txn-file.json, txn-edit.json).
+    data = b"From: x@example.com\r\n\r\nclick here"
+    hs.send_file(room, ALICE, data, "suspicious.eml", "message/rfc822")
+    hs.wait_idle(5)
+    ev = hs.transactions[-1].body["events"][-1]
+    tap.is_((shape(ev), keys(ev["content"]["info"])),
+            (shape(fx("txn-file.json")), keys(fx("txn-file.json")["content"]["info"])), "file: as txn-file.json")
+    tap.is_(hs.media(ev["content"]["url"]), (data, "message/rfc822", "suspicious.eml"), "media() returns the upload")
+    msg = hs.send_message(room, ALICE, "**Alert**: 203.0.113.8", formatted_body="<strong>Alert</strong>")
+    hs.edit(room, ALICE, msg, "**Alert**: 203.0.113.9", formatted_body="<strong>Alert</strong> .9")
+    hs.wait_idle(5)
+    ev = hs.transactions[-1].body["events"][-1]
+    want = fx("txn-edit.json")
+    tap.is_((shape(ev), keys(ev["content"]["m.new_content"]), ev["content"]["body"][:3]),
+            (shape(want), keys(want["content"]["m.new_content"]), " * "), "edit: as txn-edit.json")
+
+    # State, typing and redaction through the client API.
+    base = f"/_matrix/client/v3/rooms/{room}"
+    status, _, body = cs(hs, "PUT", f"{base}/state/m.room.topic?" + BOT_Q, {"topic": "by the bot"})
+    status2, _, body2 = cs(hs, "PUT", f"{base}/state/m.room.topic/?" + BOT_Q, {"topic": "by the bot"})
+    tap.ok(status == status2 == 200 and body == body2, "PUT state with an empty key; the same content again is a no-op")
+    status, _, body = cs(hs, "GET", f"{base}/state/m.room.topic/?" + BOT_Q)
+    tap.is_((status, body), (200, {"topic": "by the bot"}), "GET state/{type}/ -> content")
+    status, _, body = cs(hs, "GET", f"{base}/state/m.room.avatar/?" + BOT_Q)
+    tap.is_((status, body.get("errcode")), (404, "M_NOT_FOUND"), "GET state of an unset type -> 404")
+    status, _, body = cs(hs, "GET", f"{base}/state?" + BOT_Q)
+    tap.ok(status == 200 and {"m.room.create", "m.room.encryption", "m.room.topic"} <= {e["type"] for e in body},
+           "GET state -> the room's state events")
+    status, _, body = cs(hs, "GET", f"{base}/joined_members?" + BOT_Q)
+    tap.is_((status, sorted(body.get("joined", {}))), (200, [ALICE, BOT]), "GET joined_members")
+    status, _, body = cs(hs, "GET", "/_matrix/client/v3/joined_rooms?" + BOT_Q)
+    tap.ok(status == 200 and room in body["joined_rooms"], "GET joined_rooms")
+    status, _, _ = cs(hs, "PUT", f"{base}/typing/%40soc_dns%3Alocalhost?" + BOT_Q, {"typing": True, "timeout": 5000})
+    hs.wait_idle(5)
+    tap.is_((status, hs.transactions[-1].body["ephemeral"]),
+            (200, [{"content": {"user_ids": [BOT]}, "room_id": room, "type": "m.typing"}]),
+            "PUT typing: the appservice hears its own typing")
+    r1 = cs(hs, "PUT", f"{base}/redact/{msg}/red1?" + BOT_Q, {"reason": "oops"})
+    r2 = cs(hs, "PUT", f"{base}/redact/{msg}/red1?" + BOT_Q, {"reason": "oops"})
+    tap.ok(r1[0] == 200 and r1[2] == r2[2], "PUT redact is idempotent per txnId")
+
+    # Room version 11 (txn-redaction-room-v11.json).
+    v11 = hs.create_room(ALICE, room_version="11", invite=[BOT])
+    cs(hs, "POST", f"/_matrix/client/v3/join/{v11}?" + BOT_Q)
+    target = hs.send_message(v11, ALICE, "x")
+    hs.redact(v11, ALICE, target, reason="credential posted by mistake")
+    hs.wait_idle(5)
+    ev = hs.transactions[-1].body["events"][-1]
+    tap.is_((shape(ev), ev["redacts"] == ev["content"]["redacts"] == target),
+            (shape(fx("txn-redaction-room-v11.json")), True), "v11 redaction: as txn-redaction-room-v11.json")
+
+    # The bot leaves: no key counts any more (txn-member-leave-appservice-user.json).
+    status, _, _ = cs(hs, "POST", f"/_matrix/client/v3/rooms/{v11}/leave?" + BOT_Q, {})
+    hs.wait_idle(5)
+    body = hs.transactions[-1].body
+    want = fixture("txn-member-leave-appservice-user.json")["body"]
+    tap.is_((status, keys(body), shape(body["events"][0]), body["events"][0]["content"]),
+            (200, keys(want), shape(want["events"][0]), want["events"][0]["content"]),
+            "bot leaves: as txn-member-leave-appservice-user.json, without MSC3202 keys")
+    hs.send_message(v11, ALICE, "after the bot left")
+    time.sleep(0.1)
+    hs.wait_idle(5)
+    tap.ok(all(e["room_id"] != v11 or e["sender"] != ALICE or e["content"].get("body") != "after the bot left"
+               for a in hs.transactions for e in a.body["events"]),
+           "after the bot left, the room's messages no longer reach the appservice")
 
 
 def test_batching(tap, hs, rec, room):
@@ -530,7 +639,8 @@ def test_retry(tap, hs, rec, room):
                 "the retried events are the same but for age")
         ages = [a.body["events"][0]["unsigned"]["age"] for a in atts]
         tap.ok(ages[0] <= ages[1] <= ages[2] and ages[2] > ages[0], f"age is recomputed at each attempt ({ages})")
-        tap.ok(atts[0].body["ephemeral"] and not atts[0].retry and atts[1].retry, "only the first attempt had the typing")
+        tap.ok(atts[0].body["ephemeral"] and not atts[0].retry and atts[1].retry,
+               "only the first attempt had the typing")
 
     # While down: new events become later transactions, ephemeral is lost.
     rec.txn_script.extend([500, 500])
@@ -563,7 +673,8 @@ def test_retry(tap, hs, rec, room):
 
 
 def test_ping(tap, hs, rec):
-    for name, sent in (("ping.json", {"transaction_id": "fixture-ping-0001"}), ("ping-without-transaction-id.json", {})):
+    for name, sent in (("ping.json", {"transaction_id": "fixture-ping-0001"}),
+                       ("ping-without-transaction-id.json", {})):
         want = fixture(name)
         mark = rec.mark()
         status, _, body = cs(hs, "POST", "/_matrix/client/v1/appservice/warroom-fixtures/ping", sent)
@@ -688,9 +799,11 @@ def test_options(tap):
     rec = RecordingAS()
     try:
         for stable, want_present, want_absent in (
-                (True, ["device_lists", "org.matrix.msc3202.device_lists", "to_device", "de.sorunome.msc2409.to_device"], []),
+                (True, ["device_lists", "org.matrix.msc3202.device_lists", "to_device",
+                        "de.sorunome.msc2409.to_device"], []),
                 ("only", ["device_lists", "to_device", "ephemeral"],
-                 ["org.matrix.msc3202.device_lists", "de.sorunome.msc2409.to_device", "de.sorunome.msc2409.ephemeral"])):
+                 ["org.matrix.msc3202.device_lists", "de.sorunome.msc2409.to_device",
+                  "de.sorunome.msc2409.ephemeral"])):
             hs = FakeHomeserver(as_url=rec.url, as_token="a", hs_token="h", stable_names=stable)
             with hs:
                 hs.device_list_changed("@warroom:localhost")
@@ -742,6 +855,7 @@ def main():
     try:
         setup_bot(tap, hs, rec)
         room = test_transactions(tap, hs, rec)
+        test_more_shapes(tap, hs, rec)
         test_batching(tap, hs, rec, room)
         test_retry(tap, hs, rec, room)
         test_ping(tap, hs, rec)

@@ -32,10 +32,11 @@ struct txn_writer_job {
     txn_writer_cb cb;
     void *arg;
     struct txn_writer_result res;
-    /* A job is reported once it is written (or refused) AND the pool has
-     * called after_work: libuv uses the uv_work_t until then.  Both flags
-     * are guarded by the writer's lock. */
-    int written;
+    /* A parsed job is reported once the loop has taken it from the done
+     * queue AND the pool has called after_work (libuv uses the uv_work_t
+     * until then), by whichever of the two comes second.  Both flags are
+     * only touched on the loop thread. */
+    int popped;
     int after_done;
     struct txn_writer_job *next;
 };
@@ -102,7 +103,6 @@ txn_writer_main(void *arg)
         else
             job->res.status = 200;
         pthread_mutex_lock(&w->lock);
-        job->written = 1;
         txn_writer_push(&w->done, job);
         uv_async_send(&w->async);
     }
@@ -136,12 +136,9 @@ txn_writer_on_async(uv_async_t *async)
     pthread_mutex_unlock(&w->lock);
     while (done.head != NULL) {
         struct txn_writer_job *job = txn_writer_pop(&done);
-        int ready;
 
-        pthread_mutex_lock(&w->lock);
-        ready = job->after_done;
-        pthread_mutex_unlock(&w->lock);
-        if (ready)
+        job->popped = 1;
+        if (job->after_done)
             txn_writer_report(job); /* else after_work reports it */
     }
 }
@@ -178,9 +175,7 @@ txn_writer_work(uv_work_t *work)
     struct txn_writer *w = job->w;
 
     if (txn_parse(job->body, job->len, &job->res.txn, &job->res.err) != 0) {
-        pthread_mutex_lock(&w->lock);
-        job->res.status = 400;
-        pthread_mutex_unlock(&w->lock);
+        job->res.status = 400; /* read by after_work, which libuv runs after this */
         return;
     }
     job->res.is_new = xcalloc(job->res.txn->nevents + 1, 1);
@@ -196,15 +191,12 @@ static void
 txn_writer_after(uv_work_t *work, int status)
 {
     struct txn_writer_job *job = (struct txn_writer_job *)work;
-    struct txn_writer *w = job->w;
-    int ready;
 
     (void)status; /* never cancelled: nothing calls uv_cancel on these */
-    pthread_mutex_lock(&w->lock);
     job->after_done = 1;
-    ready = job->res.status == 400 || job->written;
-    pthread_mutex_unlock(&w->lock);
-    if (ready)
+    /* A refused body never went to the writer; a parsed one is reported
+     * here only if the loop already took it from the done queue. */
+    if (job->res.status == 400 || job->popped)
         txn_writer_report(job);
 }
 

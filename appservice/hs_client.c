@@ -60,7 +60,7 @@ struct hs_client {
 };
 
 struct hs_call {
-    uv_timer_t timer; /* first: the close callback casts back */
+    uv_timer_t timer;     /* first: the close callback casts back */
     struct hs_client *hc; /* NULL once taken off the client's list */
     struct hs_call *next, *prev;
     enum hs_client_state state;
@@ -495,8 +495,8 @@ hs_client_setup(struct hs_client *hc, struct hs_call *call, const struct hs_requ
         data_len = req->raw_body_len;
         content_type = req->content_type != NULL ? req->content_type : "application/json";
     } else if (req->body != NULL) {
-        call->body = xstrdup(
-            json_object_to_json_string_ext(req->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        call->body =
+            xstrdup(json_object_to_json_string_ext(req->body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         data = call->body;
         data_len = strlen(call->body);
         content_type = "application/json";

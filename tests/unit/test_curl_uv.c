@@ -11,11 +11,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "appservice/curl_uv.h"
 #include "appservice/xmalloc.h"
 #include "tests/tap.h"
-#include "tests/unit/test_http_server.h"
+#include "tests/unit/mock_http.h"
+
+struct blocker;
 
 /* One transfer made by a test, and what came back. */
 struct xfer {
@@ -30,13 +34,16 @@ struct xfer {
     struct xfer *remove_other;
     int close_cu;
     int chain_left; /* re-add itself this many more times */
+    int fds[16];    /* the sockets curl opened for it */
+    int nfds;
+    struct blocker *unblock; /* close this poll handle */
     unsigned *finished;
 };
 
 /* Everything one test sets up. */
 struct env {
     uv_loop_t loop;
-    struct test_http_server *srv;
+    struct mock_http *srv;
     struct curl_uv *cu;
 };
 
@@ -53,6 +60,7 @@ on_write(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 static void on_done(CURL *easy, CURLcode result, void *arg);
+static void unblock(struct blocker *b);
 
 /* Prepares x for a GET of srv's url + path. */
 static void
@@ -92,6 +100,8 @@ on_done(CURL *easy, CURLcode result, void *arg)
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &x->status);
     if (x->finished != NULL)
         (*x->finished)++;
+    if (x->unblock != NULL)
+        unblock(x->unblock);
     if (x->remove_other != NULL)
         curl_uv_remove(x->cu, x->remove_other->easy);
     if (x->close_cu)
@@ -109,7 +119,7 @@ env_init(struct env *env)
     memset(env, 0, sizeof(*env));
     if (uv_loop_init(&env->loop) != 0)
         abort();
-    env->srv = test_http_server_new(&env->loop);
+    env->srv = mock_http_new(&env->loop);
     env->cu = curl_uv_new(&env->loop);
     return env->srv != NULL ? 0 : -1;
 }
@@ -120,12 +130,12 @@ env_done(struct env *env, int cu_closed)
 {
     if (!cu_closed)
         curl_uv_close(env->cu);
-    test_http_server_free(env->srv);
+    mock_http_free(env->srv);
     uv_run(&env->loop, UV_RUN_DEFAULT);
     is_int(uv_loop_close(&env->loop), 0, "the loop closes: no handle left behind");
 }
 
-/* For test_http_server_run_until(). */
+/* For mock_http_run_until(). */
 static int
 xfer_called(void *arg)
 {
@@ -141,7 +151,7 @@ count_reached(void *arg)
 }
 
 struct nreq {
-    struct test_http_server *srv;
+    struct mock_http *srv;
     unsigned want;
 };
 
@@ -150,7 +160,7 @@ requests_reached(void *arg)
 {
     struct nreq *n = arg;
 
-    return test_http_server_nrequests(n->srv) >= n->want;
+    return mock_http_nreceived(n->srv) >= n->want;
 }
 
 /* Runs the loop for ms milliseconds. */
@@ -164,7 +174,7 @@ never(void *arg)
 static void
 run_for(uv_loop_t *loop, uint64_t ms)
 {
-    test_http_server_run_until(loop, never, NULL, ms);
+    mock_http_run_until(loop, never, NULL, ms);
 }
 
 static void
@@ -172,21 +182,21 @@ test_get(void)
 {
     struct env env;
     struct xfer x;
-    const struct test_http_request *req;
+    const struct mock_http_request *req;
 
     if (env_init(&env) != 0)
         return;
-    test_http_server_script(env.srv, "/hello", 200, "Content-Type: text/plain", "hello world", 0);
-    xfer_init(&x, &env, test_http_server_url(env.srv), "/hello?a=b");
+    mock_http_script(env.srv, "/hello", 200, "Content-Type: text/plain", "hello world", 0);
+    xfer_init(&x, &env, mock_http_url(env.srv), "/hello?a=b");
     is_int(xfer_start(&x), 0, "get: added");
     is_int(curl_uv_active(env.cu), 1, "get: one transfer active");
-    ok(test_http_server_run_until(&env.loop, xfer_called, &x, 5000) == 0, "get: done callback ran");
+    ok(mock_http_run_until(&env.loop, xfer_called, &x, 5000) == 0, "get: done callback ran");
     is_int(x.calls, 1, "get: exactly one callback");
     is_int(x.result, CURLE_OK, "get: CURLE_OK");
     is_int(x.status, 200, "get: HTTP 200");
     is_str(x.body, "hello world", "get: body received");
     is_int(curl_uv_active(env.cu), 0, "get: nothing active after");
-    req = test_http_server_request(env.srv, 0);
+    req = mock_http_received(env.srv, 0);
     is_str(req != NULL ? req->method : NULL, "GET", "get: server saw GET");
     is_str(req != NULL ? req->path : NULL, "/hello", "get: server saw the path");
     is_str(req != NULL ? req->query : NULL, "a=b", "get: server saw the query");
@@ -211,19 +221,19 @@ test_concurrent(void)
         char path[32];
 
         snprintf(path, sizeof(path), "/n/%d", i);
-        xfer_init(&xs[i], &env, test_http_server_url(env.srv), path);
+        xfer_init(&xs[i], &env, mock_http_url(env.srv), path);
         xs[i].finished = &counts[0];
         added += xfer_start(&xs[i]) == 0;
     }
     is_int(added, N, "concurrent: all added");
     is_int(curl_uv_active(env.cu), N, "concurrent: all active");
-    ok(test_http_server_run_until(&env.loop, count_reached, counts, 10000) == 0, "concurrent: all finished");
+    ok(mock_http_run_until(&env.loop, count_reached, counts, 10000) == 0, "concurrent: all finished");
     for (int i = 0; i < N; i++)
         good += xs[i].calls == 1 && xs[i].result == CURLE_OK && xs[i].status == 200 && strcmp(xs[i].body, "{}") == 0;
     is_int(good, N, "concurrent: each called back once with 200 {}");
-    is_int(test_http_server_nrequests(env.srv), N, "concurrent: server saw every request");
-    ok(test_http_server_accepted(env.srv) <= CURL_UV_MAX_HOST_CONNECTIONS,
-       "concurrent: at most %ld connections (%u)", CURL_UV_MAX_HOST_CONNECTIONS, test_http_server_accepted(env.srv));
+    is_int(mock_http_nreceived(env.srv), N, "concurrent: server saw every request");
+    ok(mock_http_accepted(env.srv) <= CURL_UV_MAX_HOST_CONNECTIONS, "concurrent: at most %ld connections (%u)",
+       CURL_UV_MAX_HOST_CONNECTIONS, mock_http_accepted(env.srv));
     for (int i = 0; i < N; i++)
         curl_easy_cleanup(xs[i].easy);
     free(xs);
@@ -249,18 +259,30 @@ test_chain_reuse(void)
 
     if (env_init(&env) != 0)
         return;
-    xfer_init(&x, &env, test_http_server_url(env.srv), "/chain");
+    xfer_init(&x, &env, mock_http_url(env.srv), "/chain");
     x.chain_left = 4;
     xfer_start(&x);
-    ok(test_http_server_run_until(&env.loop, chain_over, &x, 5000) == 0, "chain: all done");
+    ok(mock_http_run_until(&env.loop, chain_over, &x, 5000) == 0, "chain: all done");
     is_int(x.calls, 5, "chain: five callbacks from one handle re-added in its own callback");
     is_int(x.result, CURLE_OK, "chain: last one CURLE_OK");
-    for (unsigned i = 1; i < test_http_server_nrequests(env.srv); i++)
-        same_conn &= test_http_server_request(env.srv, i)->connection == test_http_server_request(env.srv, 0)->connection;
+    for (unsigned i = 1; i < mock_http_nreceived(env.srv); i++)
+        same_conn &= mock_http_received(env.srv, i)->connection == mock_http_received(env.srv, 0)->connection;
     ok(same_conn, "chain: every request on the same connection");
-    is_int(test_http_server_accepted(env.srv), 1, "chain: one connection accepted");
+    is_int(mock_http_accepted(env.srv), 1, "chain: one connection accepted");
     curl_easy_cleanup(x.easy);
     env_done(&env, 0);
+}
+
+/* CURLOPT_SOCKOPTFUNCTION: notes each socket opened. */
+static int
+on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+    struct xfer *x = arg;
+
+    (void)purpose;
+    if (x->nfds < (int)(sizeof(x->fds) / sizeof(x->fds[0])))
+        x->fds[x->nfds++] = (int)fd;
+    return CURL_SOCKOPT_OK;
 }
 
 /* Each transfer gets a new socket (the server closes after each response,
@@ -272,25 +294,31 @@ test_socket_reuse(int client_side)
     struct env env;
     struct xfer x;
     const char *what = client_side ? "forbid-reuse" : "server-close";
-    int good = 0;
+    int good = 0, reused = 0;
 
     if (env_init(&env) != 0)
         return;
-    xfer_init(&x, &env, test_http_server_url(env.srv), "/again");
+    xfer_init(&x, &env, mock_http_url(env.srv), "/again");
     if (client_side)
         curl_easy_setopt(x.easy, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(x.easy, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+    curl_easy_setopt(x.easy, CURLOPT_SOCKOPTDATA, &x);
     for (int i = 0; i < 6; i++) {
         if (!client_side)
-            test_http_server_script(env.srv, NULL, 200, "Connection: close", "{\"n\":1}", 0);
+            mock_http_script(env.srv, NULL, 200, "Connection: close", "{\"n\":1}", 0);
         x.calls = 0;
         if (xfer_start(&x) != 0)
             break;
-        if (test_http_server_run_until(&env.loop, xfer_called, &x, 5000) != 0)
+        if (mock_http_run_until(&env.loop, xfer_called, &x, 5000) != 0)
             break;
         good += x.result == CURLE_OK && x.status == 200;
     }
     is_int(good, 6, "%s: six transfers on six sockets", what);
-    is_int(test_http_server_accepted(env.srv), 6, "%s: six connections accepted", what);
+    is_int(mock_http_accepted(env.srv), 6, "%s: six connections accepted", what);
+    is_int(x.nfds, 6, "%s: six sockets opened", what);
+    for (int i = 1; i < x.nfds; i++)
+        reused += x.fds[i] == x.fds[i - 1];
+    ok(reused > 0, "%s: a descriptor number came back (%d times) and was watched again", what, reused);
     curl_easy_cleanup(x.easy);
     env_done(&env, 0);
 }
@@ -317,7 +345,7 @@ test_refused(void)
     snprintf(base, sizeof(base), "http://127.0.0.1:%u", ntohs(((struct sockaddr_in *)&ss)->sin_port));
     xfer_init(&x, &env, base, "/nobody");
     xfer_start(&x);
-    ok(test_http_server_run_until(&env.loop, xfer_called, &x, 5000) == 0, "refused: called back");
+    ok(mock_http_run_until(&env.loop, xfer_called, &x, 5000) == 0, "refused: called back");
     is_int(x.result, CURLE_COULDNT_CONNECT, "refused: CURLE_COULDNT_CONNECT");
     is_int(curl_uv_active(env.cu), 0, "refused: nothing active");
     uv_close((uv_handle_t *)&hold, NULL);
@@ -333,11 +361,11 @@ test_timeout(void)
 
     if (env_init(&env) != 0)
         return;
-    test_http_server_script(env.srv, "/slow", 200, NULL, "{}", 3000);
-    xfer_init(&x, &env, test_http_server_url(env.srv), "/slow");
+    mock_http_script(env.srv, "/slow", 200, NULL, "{}", 3000);
+    xfer_init(&x, &env, mock_http_url(env.srv), "/slow");
     curl_easy_setopt(x.easy, CURLOPT_TIMEOUT_MS, 150L);
     xfer_start(&x);
-    ok(test_http_server_run_until(&env.loop, xfer_called, &x, 5000) == 0, "timeout: called back before the reply");
+    ok(mock_http_run_until(&env.loop, xfer_called, &x, 5000) == 0, "timeout: called back before the reply");
     is_int(x.result, CURLE_OPERATION_TIMEDOUT, "timeout: CURLE_OPERATION_TIMEDOUT");
     curl_easy_cleanup(x.easy);
     env_done(&env, 0);
@@ -354,17 +382,17 @@ test_remove(void)
 
     if (env_init(&env) != 0)
         return;
-    test_http_server_script(env.srv, "/slow", 200, NULL, "{}", 400);
-    xfer_init(&fast, &env, test_http_server_url(env.srv), "/fast");
-    xfer_init(&slow, &env, test_http_server_url(env.srv), "/slow");
-    xfer_init(&idle, &env, test_http_server_url(env.srv), "/idle");
+    mock_http_script(env.srv, "/slow", 200, NULL, "{}", 400);
+    xfer_init(&fast, &env, mock_http_url(env.srv), "/fast");
+    xfer_init(&slow, &env, mock_http_url(env.srv), "/slow");
+    xfer_init(&idle, &env, mock_http_url(env.srv), "/idle");
     xfer_start(&slow);
     n.srv = env.srv;
     n.want = 1;
-    test_http_server_run_until(&env.loop, requests_reached, &n, 5000);
+    mock_http_run_until(&env.loop, requests_reached, &n, 5000);
     fast.remove_other = &slow;
     xfer_start(&fast);
-    ok(test_http_server_run_until(&env.loop, xfer_called, &fast, 5000) == 0, "remove: fast done");
+    ok(mock_http_run_until(&env.loop, xfer_called, &fast, 5000) == 0, "remove: fast done");
     is_int(curl_uv_active(env.cu), 0, "remove: slow removed from inside fast's callback");
     curl_uv_remove(env.cu, idle.easy);
     curl_uv_remove(env.cu, fast.easy);
@@ -377,7 +405,7 @@ test_remove(void)
     /* The handle is free again and can be added anew. */
     is_int(xfer_start(&slow), 0, "remove: removed handle can be added again");
     is_int(xfer_start(&slow), -1, "remove: adding a running handle twice is refused");
-    ok(test_http_server_run_until(&env.loop, xfer_called, &slow, 5000) == 0, "remove: re-added handle done");
+    ok(mock_http_run_until(&env.loop, xfer_called, &slow, 5000) == 0, "remove: re-added handle done");
     is_int(slow.calls, 1, "remove: one callback for the twice-added handle");
     curl_easy_cleanup(fast.easy);
     curl_easy_cleanup(slow.easy);
@@ -397,16 +425,16 @@ test_close_inflight(void)
     if (env_init(&env) != 0)
         return;
     for (int i = 0; i < 3; i++) {
-        test_http_server_script(env.srv, NULL, 200, NULL, "{}", 2000);
-        xfer_init(&xs[i], &env, test_http_server_url(env.srv), "/pending");
+        mock_http_script(env.srv, NULL, 200, NULL, "{}", 2000);
+        xfer_init(&xs[i], &env, mock_http_url(env.srv), "/pending");
         xfer_start(&xs[i]);
     }
     n.srv = env.srv;
     n.want = 3;
-    ok(test_http_server_run_until(&env.loop, requests_reached, &n, 5000) == 0, "close: three requests in flight");
+    ok(mock_http_run_until(&env.loop, requests_reached, &n, 5000) == 0, "close: three requests in flight");
     curl_uv_close(env.cu);
     curl_uv_close(NULL);
-    test_http_server_free(env.srv);
+    mock_http_free(env.srv);
     uv_run(&env.loop, UV_RUN_DEFAULT);
     for (int i = 0; i < 3; i++) {
         calls += xs[i].calls;
@@ -426,22 +454,94 @@ test_close_from_callback(void)
 
     if (env_init(&env) != 0)
         return;
-    test_http_server_script(env.srv, "/slow", 200, NULL, "{}", 2000);
-    xfer_init(&fast, &env, test_http_server_url(env.srv), "/fast");
-    xfer_init(&slow, &env, test_http_server_url(env.srv), "/slow");
+    mock_http_script(env.srv, "/slow", 200, NULL, "{}", 2000);
+    xfer_init(&fast, &env, mock_http_url(env.srv), "/fast");
+    xfer_init(&slow, &env, mock_http_url(env.srv), "/slow");
     xfer_start(&slow);
     n.srv = env.srv;
     n.want = 1;
-    test_http_server_run_until(&env.loop, requests_reached, &n, 5000);
+    mock_http_run_until(&env.loop, requests_reached, &n, 5000);
     fast.close_cu = 1;
     xfer_start(&fast);
-    ok(test_http_server_run_until(&env.loop, xfer_called, &fast, 5000) == 0, "close in callback: fast done");
-    test_http_server_free(env.srv);
+    ok(mock_http_run_until(&env.loop, xfer_called, &fast, 5000) == 0, "close in callback: fast done");
+    mock_http_free(env.srv);
     uv_run(&env.loop, UV_RUN_DEFAULT);
     is_int(slow.calls, 0, "close in callback: the other transfer never called back");
     curl_easy_cleanup(fast.easy);
     curl_easy_cleanup(slow.easy);
     is_int(uv_loop_close(&env.loop), 0, "close in callback: the loop closes");
+}
+
+/* A socket that libuv cannot watch (here: another poll handle has it
+ * already) fails that transfer alone; the next transfer works.  The
+ * blocking poll handle is closed from the done callback: curl has closed
+ * the socket by then, and libuv must not meet a closed descriptor on its
+ * next poll. */
+struct blocker {
+    uv_loop_t *loop;
+    uv_poll_t poll;
+    int active;
+};
+
+static void
+on_blocker(uv_poll_t *poll, int status, int events)
+{
+    (void)poll;
+    (void)status;
+    (void)events;
+}
+
+static void
+unblock(struct blocker *b)
+{
+    if (b->active) {
+        b->active = 0;
+        uv_close((uv_handle_t *)&b->poll, NULL);
+    }
+}
+
+static curl_socket_t
+open_blocked(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct blocker *b = arg;
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+
+    (void)purpose;
+    if (fd == CURL_SOCKET_BAD)
+        return fd;
+    if (!b->active && uv_poll_init_socket(b->loop, &b->poll, fd) == 0) {
+        b->active = 1;
+        if (uv_poll_start(&b->poll, UV_READABLE, on_blocker) != 0)
+            printf("# blocker: uv_poll_start failed\n");
+    }
+    return fd;
+}
+
+static void
+test_unwatchable(void)
+{
+    struct env env;
+    struct xfer x, y;
+    struct blocker b = {0};
+
+    if (env_init(&env) != 0)
+        return;
+    b.loop = &env.loop;
+    xfer_init(&x, &env, mock_http_url(env.srv), "/blocked");
+    curl_easy_setopt(x.easy, CURLOPT_OPENSOCKETFUNCTION, open_blocked);
+    curl_easy_setopt(x.easy, CURLOPT_OPENSOCKETDATA, &b);
+    x.unblock = &b;
+    xfer_start(&x);
+    ok(mock_http_run_until(&env.loop, xfer_called, &x, 5000) == 0, "unwatchable: called back");
+    is_int(x.result, CURLE_ABORTED_BY_CALLBACK, "unwatchable: that transfer failed");
+    is_int(curl_uv_active(env.cu), 0, "unwatchable: nothing active");
+    curl_easy_cleanup(x.easy);
+    xfer_init(&y, &env, mock_http_url(env.srv), "/fine");
+    xfer_start(&y);
+    ok(mock_http_run_until(&env.loop, xfer_called, &y, 5000) == 0, "unwatchable: the next transfer ran");
+    is_int(y.result, CURLE_OK, "unwatchable: and worked (the multi handle is not dead)");
+    curl_easy_cleanup(y.easy);
+    env_done(&env, 0);
 }
 
 int
@@ -457,5 +557,6 @@ main(void)
     test_remove();
     test_close_inflight();
     test_close_from_callback();
+    test_unwatchable();
     tap_done();
 }

@@ -15,13 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "appservice/curl_uv.h"
 #include "appservice/hs_client.h"
+#include "appservice/log.h"
 #include "appservice/metrics.h"
 #include "appservice/xmalloc.h"
 #include "tests/tap.h"
-#include "tests/unit/test_http_server.h"
+#include "tests/unit/mock_http.h"
 
 #define TOKEN "s3cret-as-token"
 #define BOT "@soc_dns:localhost"
@@ -49,7 +51,7 @@ struct result {
 /* Everything one test sets up. */
 struct env {
     uv_loop_t loop;
-    struct test_http_server *srv;
+    struct mock_http *srv;
     struct curl_uv *cu;
     struct hs_client *hc;
     unsigned finished;
@@ -115,11 +117,11 @@ env_init(struct env *env, const char *base_url, uint64_t backoff_initial_ms)
     memset(env, 0, sizeof(*env));
     if (uv_loop_init(&env->loop) != 0)
         abort();
-    env->srv = test_http_server_new(&env->loop);
+    env->srv = mock_http_new(&env->loop);
     if (env->srv == NULL)
         return -1;
     env->cu = curl_uv_new(&env->loop);
-    opt.base_url = base_url != NULL ? base_url : test_http_server_url(env->srv);
+    opt.base_url = base_url != NULL ? base_url : mock_http_url(env->srv);
     opt.as_token = TOKEN;
     opt.verify_tls = 1;
     opt.backoff_initial_ms = backoff_initial_ms;
@@ -134,7 +136,7 @@ env_done(struct env *env, const char *name)
 {
     hs_client_free(env->hc);
     curl_uv_close(env->cu);
-    test_http_server_free(env->srv);
+    mock_http_free(env->srv);
     uv_run(&env->loop, UV_RUN_DEFAULT);
     is_int(uv_loop_close(&env->loop), 0, "%s: the loop closes", name);
 }
@@ -155,13 +157,13 @@ never(void *arg)
 static void
 run_for(uv_loop_t *loop, uint64_t ms)
 {
-    test_http_server_run_until(loop, never, NULL, ms);
+    mock_http_run_until(loop, never, NULL, ms);
 }
 
 static int
 run_until_called(struct env *env, struct result *r, uint64_t max_ms)
 {
-    return test_http_server_run_until(&env->loop, called, r, max_ms);
+    return mock_http_run_until(&env->loop, called, r, max_ms);
 }
 
 struct nreq {
@@ -175,7 +177,7 @@ requests_reached(void *arg)
 {
     struct nreq *n = arg;
 
-    return test_http_server_nrequests(n->env->srv) >= n->want && (!n->idle || curl_uv_active(n->env->cu) == 0);
+    return mock_http_nreceived(n->env->srv) >= n->want && (!n->idle || curl_uv_active(n->env->cu) == 0);
 }
 
 /* The value of warroom_errors_total{kind=...} in the metrics. */
@@ -196,8 +198,8 @@ metric_error(const char *kind)
 static long long
 gap_ms(struct env *env, unsigned i)
 {
-    const struct test_http_request *a = test_http_server_request(env->srv, i - 1);
-    const struct test_http_request *b = test_http_server_request(env->srv, i);
+    const struct mock_http_request *a = mock_http_received(env->srv, i - 1);
+    const struct mock_http_request *b = mock_http_received(env->srv, i);
 
     if (a == NULL || b == NULL)
         return -1;
@@ -296,13 +298,13 @@ test_get(void)
     struct env env;
     struct result r = {0};
     struct hs_request req = {0};
-    const struct test_http_request *got;
+    const struct mock_http_request *got;
     uint64_t before = metrics_get(METRICS_HS_REQUESTS);
     char *path = hs_client_path("/_matrix/client/v3/profile/%s", BOT);
 
     if (env_init(&env, NULL, 0) != 0)
         return;
-    test_http_server_script(env.srv, NULL, 200, NULL, "{\"displayname\":\"DNS bot\",\"avatar_url\":\"mxc://x/y\"}", 0);
+    mock_http_script(env.srv, NULL, 200, NULL, "{\"displayname\":\"DNS bot\",\"avatar_url\":\"mxc://x/y\"}", 0);
     req.method = "GET";
     req.path = path;
     req.user_id = BOT;
@@ -321,14 +323,14 @@ test_get(void)
     is_int(hs_client_pending(env.hc), 0, "get: nothing pending after");
     is_int(metrics_get(METRICS_HS_REQUESTS) - before, 1, "get: one request counted");
 
-    got = test_http_server_request(env.srv, 0);
+    got = mock_http_received(env.srv, 0);
     is_str(got ? got->method : NULL, "GET", "get: method");
     is_str(got ? got->path : NULL, "/_matrix/client/v3/profile/" BOT_ESCAPED, "get: path escaped");
     is_str(got ? got->query : NULL, "user_id=" BOT_ESCAPED "&a=b&c=d", "get: user_id escaped, then the query");
-    is_str(test_http_server_header(got, "authorization"), "Bearer " TOKEN, "get: Authorization header");
-    is_str(test_http_server_header(got, "accept"), "application/json", "get: Accept header");
-    is_str(test_http_server_header(got, "user-agent"), "warroom/" PACKAGE_VERSION, "get: User-Agent");
-    is_str(test_http_server_header(got, "content-type"), NULL, "get: no Content-Type without a body");
+    is_str(mock_http_header(got, "authorization"), "Bearer " TOKEN, "get: Authorization header");
+    is_str(mock_http_header(got, "accept"), "application/json", "get: Accept header");
+    is_str(mock_http_header(got, "user-agent"), "warroom/" PACKAGE_VERSION, "get: User-Agent");
+    is_str(mock_http_header(got, "content-type"), NULL, "get: no Content-Type without a body");
     is_int(got ? got->body_len : 99, 0, "get: no body");
     free(path);
     result_clear(&r);
@@ -343,7 +345,7 @@ test_bodies(void)
     struct result r[5] = {{0}};
     struct hs_request req = {0};
     struct json_object *body = json_object_new_object();
-    const struct test_http_request *got;
+    const struct mock_http_request *got;
     static const char raw[] = {'\x89', 'P', 'N', 'G', '\0', '\r', '\n'};
 
     if (env_init(&env, NULL, 0) != 0) {
@@ -360,12 +362,12 @@ test_bodies(void)
     request(&env, &req, &r[0]);
     json_object_put(body); /* serialized already: the client must not need it */
     ok(run_until_called(&env, &r[0], 5000) == 0 && r[0].status == 200, "put: 200");
-    got = test_http_server_request(env.srv, 0);
+    got = mock_http_received(env.srv, 0);
     is_str(got ? got->method : NULL, "PUT", "put: method");
     is_str(got ? got->body : NULL, "{\"msgtype\":\"m.text\",\"body\":\"see https://example.org/a caf\xc3\xa9\"}",
            "put: compact JSON, slashes not escaped");
-    is_str(test_http_server_header(got, "content-type"), "application/json", "put: Content-Type");
-    is_str(test_http_server_header(got, "expect"), NULL, "put: no Expect header");
+    is_str(mock_http_header(got, "content-type"), "application/json", "put: Content-Type");
+    is_str(mock_http_header(got, "expect"), NULL, "put: no Expect header");
     is_str(got ? got->query : NULL, "user_id=" BOT_ESCAPED, "put: user_id alone");
 
     memset(&req, 0, sizeof(req));
@@ -376,10 +378,9 @@ test_bodies(void)
     request(&env, &req, &r[1]);
     json_object_put(body);
     ok(run_until_called(&env, &r[1], 5000) == 0 && r[1].status == 200, "post: 200");
-    got = test_http_server_request(env.srv, 1);
+    got = mock_http_received(env.srv, 1);
     is_str(got ? got->method : NULL, "POST", "post: method");
-    is_str(got ? got->body : NULL, "{\"type\":\"m.login.application_service\",\"username\":\"soc_dns\"}",
-           "post: body");
+    is_str(got ? got->body : NULL, "{\"type\":\"m.login.application_service\",\"username\":\"soc_dns\"}", "post: body");
     is_str(got ? got->query : NULL, NULL, "post: no query string without user_id");
 
     memset(&req, 0, sizeof(req));
@@ -387,10 +388,10 @@ test_bodies(void)
     req.path = "/_matrix/client/v1/appservice/warroom/ping";
     request(&env, &req, &r[2]);
     ok(run_until_called(&env, &r[2], 5000) == 0 && r[2].status == 200, "post without body: 200");
-    got = test_http_server_request(env.srv, 2);
+    got = mock_http_received(env.srv, 2);
     is_str(got ? got->method : NULL, "POST", "post without body: method");
     is_int(got ? got->body_len : 99, 0, "post without body: empty body");
-    is_str(test_http_server_header(got, "content-type"), NULL, "post without body: no form Content-Type");
+    is_str(mock_http_header(got, "content-type"), NULL, "post without body: no form Content-Type");
 
     memset(&req, 0, sizeof(req));
     req.method = "POST";
@@ -400,8 +401,8 @@ test_bodies(void)
     req.content_type = "image/png";
     request(&env, &req, &r[3]);
     ok(run_until_called(&env, &r[3], 5000) == 0 && r[3].status == 200, "raw: 200");
-    got = test_http_server_request(env.srv, 3);
-    is_str(test_http_server_header(got, "content-type"), "image/png", "raw: Content-Type");
+    got = mock_http_received(env.srv, 3);
+    is_str(mock_http_header(got, "content-type"), "image/png", "raw: Content-Type");
     ok(got != NULL && got->body_len == sizeof(raw) && memcmp(got->body, raw, sizeof(raw)) == 0,
        "raw: body bytes, NUL included");
 
@@ -410,7 +411,7 @@ test_bodies(void)
     req.path = "/_matrix/client/v3/directory/room/%23a%3Ax";
     request(&env, &req, &r[4]);
     ok(run_until_called(&env, &r[4], 5000) == 0 && r[4].status == 200, "delete: 200");
-    got = test_http_server_request(env.srv, 4);
+    got = mock_http_received(env.srv, 4);
     is_str(got ? got->method : NULL, "DELETE", "delete: method");
     is_int(got ? got->body_len : 99, 0, "delete: no body");
 
@@ -425,13 +426,13 @@ test_matrix_error(void)
 {
     struct env env;
     struct result r = {0};
-    struct hs_request req = {.method = "GET", .path = "/_matrix/client/v3/rooms/%21nope%3Ax/state",
-                             .retry = HS_RETRY_FOREVER};
+    struct hs_request req = {
+        .method = "GET", .path = "/_matrix/client/v3/rooms/%21nope%3Ax/state", .retry = HS_RETRY_FOREVER};
     unsigned long long before = metric_error("homeserver_4xx");
 
     if (env_init(&env, NULL, 1) != 0)
         return;
-    test_http_server_script(env.srv, NULL, 404, NULL, "{\"errcode\":\"M_NOT_FOUND\",\"error\":\"Room not found\"}", 0);
+    mock_http_script(env.srv, NULL, 404, NULL, "{\"errcode\":\"M_NOT_FOUND\",\"error\":\"Room not found\"}", 0);
     request(&env, &req, &r);
     ok(run_until_called(&env, &r, 5000) == 0, "404: called back");
     is_int(r.status, 404, "404: status");
@@ -441,7 +442,7 @@ test_matrix_error(void)
     is_int(r.curl_code, CURLE_OK, "404: no curl error");
     is_str(str_member(r.body, "errcode"), "M_NOT_FOUND", "404: body given too");
     is_int(r.attempts, 1, "404: not retried");
-    is_int(test_http_server_nrequests(env.srv), 1, "404: one request");
+    is_int(mock_http_nreceived(env.srv), 1, "404: one request");
     is_str(r.describe, "HTTP 404 M_NOT_FOUND: Room not found", "404: described");
     is_int(metric_error("homeserver_4xx") - before, 1, "404: counted as a 4xx error");
     result_clear(&r);
@@ -463,9 +464,8 @@ test_non_json_error(void)
         free(long_body);
         return;
     }
-    test_http_server_script(env.srv, NULL, 502, "Content-Type: text/html", "<html>\r\n<b>Bad\tgateway</b>\x01</html>\n",
-                            0);
-    test_http_server_script(env.srv, NULL, 500, "Content-Type: text/plain", long_body, 0);
+    mock_http_script(env.srv, NULL, 502, "Content-Type: text/html", "<html>\r\n<b>Bad\tgateway</b>\x01</html>\n", 0);
+    mock_http_script(env.srv, NULL, 500, "Content-Type: text/plain", long_body, 0);
     request(&env, &req, &r);
     ok(run_until_called(&env, &r, 5000) == 0, "non-JSON: called back");
     is_int(r.status, 502, "non-JSON: status");
@@ -495,9 +495,9 @@ test_429_body(void)
 
     if (env_init(&env, NULL, 1) != 0)
         return;
-    test_http_server_script(env.srv, NULL, 429, NULL,
-                            "{\"errcode\":\"M_LIMIT_EXCEEDED\",\"error\":\"Too many\",\"retry_after_ms\":300}", 0);
-    test_http_server_script(env.srv, NULL, 200, NULL, "{\"event_id\":\"$e\"}", 0);
+    mock_http_script(env.srv, NULL, 429, NULL,
+                     "{\"errcode\":\"M_LIMIT_EXCEEDED\",\"error\":\"Too many\",\"retry_after_ms\":300}", 0);
+    mock_http_script(env.srv, NULL, 200, NULL, "{\"event_id\":\"$e\"}", 0);
     request(&env, &req, &r);
     ok(run_until_called(&env, &r, 5000) == 0, "429 body: called back");
     is_int(r.status, 200, "429 body: the retry worked");
@@ -523,8 +523,8 @@ test_429_header(void)
 
     if (env_init(&env, NULL, 1) != 0)
         return;
-    test_http_server_script(env.srv, NULL, 429, "Retry-After: 1", "{\"errcode\":\"M_LIMIT_EXCEEDED\"}", 0);
-    test_http_server_script(env.srv, NULL, 200, NULL, "{}", 0);
+    mock_http_script(env.srv, NULL, 429, "Retry-After: 1", "{\"errcode\":\"M_LIMIT_EXCEEDED\"}", 0);
+    mock_http_script(env.srv, NULL, 200, NULL, "{}", 0);
     request(&env, &req, &r);
     ok(run_until_called(&env, &r, 5000) == 0, "Retry-After: called back");
     is_int(r.status, 200, "Retry-After: the retry worked");
@@ -532,7 +532,7 @@ test_429_header(void)
     ok(gap_ms(&env, 1) >= 1000, "Retry-After: retried after >= 1000 ms (%lld)", gap_ms(&env, 1));
 
     req.retry = HS_RETRY_NONE;
-    test_http_server_script(env.srv, NULL, 429, "Retry-After: 7", NULL, 0);
+    mock_http_script(env.srv, NULL, 429, "Retry-After: 7", NULL, 0);
     request(&env, &req, &r2);
     ok(run_until_called(&env, &r2, 5000) == 0, "Retry-After seconds: called back");
     is_int(r2.status, 429, "Retry-After seconds: 429 reported without retrying");
@@ -541,7 +541,7 @@ test_429_header(void)
     gmtime_r(&later, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
     snprintf(headers, sizeof(headers), "Retry-After: %s", date);
-    test_http_server_script(env.srv, NULL, 503, headers, NULL, 0);
+    mock_http_script(env.srv, NULL, 503, headers, NULL, 0);
     request(&env, &req, &r3);
     ok(run_until_called(&env, &r3, 5000) == 0, "Retry-After date: called back");
     ok(r3.retry_after_ms > 100000 && r3.retry_after_ms <= 120000, "Retry-After date: about 120 s (%lld ms)",
@@ -564,9 +564,9 @@ test_5xx_backoff(void)
 
     if (env_init(&env, NULL, 100) != 0)
         return;
-    test_http_server_script(env.srv, NULL, 500, NULL, "{\"errcode\":\"M_UNKNOWN\"}", 0);
-    test_http_server_script(env.srv, NULL, 500, "Content-Type: text/plain", "oops", 0);
-    test_http_server_script(env.srv, NULL, 200, NULL, "{\"ok\":true}", 0);
+    mock_http_script(env.srv, NULL, 500, NULL, "{\"errcode\":\"M_UNKNOWN\"}", 0);
+    mock_http_script(env.srv, NULL, 500, "Content-Type: text/plain", "oops", 0);
+    mock_http_script(env.srv, NULL, 200, NULL, "{\"ok\":true}", 0);
     request(&env, &req, &r);
     ok(run_until_called(&env, &r, 5000) == 0, "5xx: called back");
     is_int(r.status, 200, "5xx: finally 200");
@@ -637,8 +637,7 @@ test_refused(void)
     req.retry = HS_RETRY_FOREVER;
     want.want = metrics_get(METRICS_HS_REQUESTS) + 3;
     call = request(&env, &req, &r2);
-    ok(test_http_server_run_until(&env.loop, requests_counted, &want, 5000) == 0,
-       "refused forever: three attempts and more");
+    ok(mock_http_run_until(&env.loop, requests_counted, &want, 5000) == 0, "refused forever: three attempts and more");
     hs_client_cancel(call);
     is_int(hs_client_pending(env.hc), 0, "refused forever: nothing pending after cancel");
     run_for(&env.loop, 100);
@@ -659,7 +658,7 @@ test_timeout(void)
 
     if (env_init(&env, NULL, 0) != 0)
         return;
-    test_http_server_script(env.srv, NULL, 200, NULL, "{}", 3000);
+    mock_http_script(env.srv, NULL, 200, NULL, "{}", 3000);
     request(&env, &req, &r);
     ok(run_until_called(&env, &r, 2500) == 0, "timeout: called back before the answer");
     is_int(r.status, 0, "timeout: status 0");
@@ -681,12 +680,12 @@ test_cancel(void)
 
     if (env_init(&env, NULL, 10000) != 0)
         return;
-    test_http_server_script(env.srv, "/slow", 200, NULL, "{}", 300);
+    mock_http_script(env.srv, "/slow", 200, NULL, "{}", 300);
     call = request(&env, &req, &r);
     n.env = &env;
     n.want = 1;
     n.idle = 0;
-    ok(test_http_server_run_until(&env.loop, requests_reached, &n, 5000) == 0, "cancel in flight: request sent");
+    ok(mock_http_run_until(&env.loop, requests_reached, &n, 5000) == 0, "cancel in flight: request sent");
     hs_client_cancel(call);
     is_int(hs_client_pending(env.hc), 0, "cancel in flight: nothing pending");
     is_int(curl_uv_active(env.cu), 0, "cancel in flight: transfer removed");
@@ -695,18 +694,17 @@ test_cancel(void)
 
     req.path = "/fails";
     req.retry = HS_RETRY_FOREVER;
-    test_http_server_script(env.srv, "/fails", 503, NULL, "{}", 0);
+    mock_http_script(env.srv, "/fails", 503, NULL, "{}", 0);
     call = request(&env, &req, &r2);
     n.want = 2;
     n.idle = 1;
-    ok(test_http_server_run_until(&env.loop, requests_reached, &n, 5000) == 0,
-       "cancel while waiting: first attempt over");
+    ok(mock_http_run_until(&env.loop, requests_reached, &n, 5000) == 0, "cancel while waiting: first attempt over");
     is_int(hs_client_pending(env.hc), 1, "cancel while waiting: waiting for the retry");
     hs_client_cancel(call);
     is_int(hs_client_pending(env.hc), 0, "cancel while waiting: nothing pending");
     run_for(&env.loop, 100);
     is_int(r2.calls, 0, "cancel while waiting: never called back");
-    is_int(test_http_server_nrequests(env.srv), 2, "cancel while waiting: no further attempt");
+    is_int(mock_http_nreceived(env.srv), 2, "cancel while waiting: no further attempt");
     result_clear(&r);
     result_clear(&r2);
     env_done(&env, "cancel");
@@ -727,13 +725,13 @@ test_cancel_from_callback(void)
 
     if (env_init(&env, NULL, 10000) != 0)
         return;
-    test_http_server_script(env.srv, "/slow", 200, NULL, "{}", 500);
-    test_http_server_script(env.srv, "/wait", 500, NULL, "{}", 0);
-    test_http_server_script(env.srv, "/slow", 200, NULL, "{}", 500);
+    mock_http_script(env.srv, "/slow", 200, NULL, "{}", 500);
+    mock_http_script(env.srv, "/wait", 500, NULL, "{}", 0);
+    mock_http_script(env.srv, "/slow", 200, NULL, "{}", 500);
     c_slow = request(&env, &req_slow, &slow);
     c_wait = request(&env, &req_wait, &waiting);
     n.idle = 0;
-    ok(test_http_server_run_until(&env.loop, requests_reached, &n, 5000) == 0, "cancel in callback: both sent");
+    ok(mock_http_run_until(&env.loop, requests_reached, &n, 5000) == 0, "cancel in callback: both sent");
     run_for(&env.loop, 50); /* the 500 arrives; /wait now waits 10 s */
     fast.cancel[0] = c_slow;
     fast.cancel[1] = c_wait;
@@ -775,20 +773,20 @@ test_free_pending(void)
 
     if (env_init(&env, NULL, 10000) != 0)
         return;
-    test_http_server_script(env.srv, "/wait", 502, NULL, NULL, 0);
-    test_http_server_script(env.srv, "/wait", 502, NULL, NULL, 0);
-    test_http_server_script(env.srv, "/slow", 200, NULL, NULL, 1000);
-    test_http_server_script(env.srv, "/slow", 200, NULL, NULL, 1000);
+    mock_http_script(env.srv, "/wait", 502, NULL, NULL, 0);
+    mock_http_script(env.srv, "/wait", 502, NULL, NULL, 0);
+    mock_http_script(env.srv, "/slow", 200, NULL, NULL, 1000);
+    mock_http_script(env.srv, "/slow", 200, NULL, NULL, 1000);
     request(&env, &wait, &r[0]);
     request(&env, &wait, &r[1]);
     n.idle = 0;
     n.want = 2;
-    test_http_server_run_until(&env.loop, requests_reached, &n, 5000);
+    mock_http_run_until(&env.loop, requests_reached, &n, 5000);
     run_for(&env.loop, 50);
     request(&env, &slow, &r[2]);
     request(&env, &slow, &r[3]);
     n.want = 4;
-    ok(test_http_server_run_until(&env.loop, requests_reached, &n, 5000) == 0, "free pending: all sent");
+    ok(mock_http_run_until(&env.loop, requests_reached, &n, 5000) == 0, "free pending: all sent");
     is_int(hs_client_pending(env.hc), 4, "free pending: four pending");
     hs_client_free(env.hc);
     env.hc = NULL;
@@ -851,10 +849,10 @@ test_reuse(void)
     r.chain_env = &env;
     r.chain_left = 4;
     request(&env, &req, &r);
-    ok(test_http_server_run_until(&env.loop, chain_done, &r, 5000) == 0, "reuse: chain done");
+    ok(mock_http_run_until(&env.loop, chain_done, &r, 5000) == 0, "reuse: chain done");
     is_int(r.calls, 5, "reuse: five calls");
-    is_int(test_http_server_nrequests(env.srv), 5, "reuse: five requests");
-    is_int(test_http_server_accepted(env.srv), 1, "reuse: one TCP connection");
+    is_int(mock_http_nreceived(env.srv), 5, "reuse: five requests");
+    is_int(mock_http_accepted(env.srv), 1, "reuse: one TCP connection");
     result_clear(&r);
     env_done(&env, "reuse");
 }
@@ -888,15 +886,97 @@ test_many(void)
         request(&env, &req, &r[i]);
     }
     is_int(hs_client_pending(env.hc), N, "many: all pending");
-    ok(test_http_server_run_until(&env.loop, all_finished, &env, 20000) == 0, "many: all finished");
+    ok(mock_http_run_until(&env.loop, all_finished, &env, 20000) == 0, "many: all finished");
     for (int i = 0; i < N; i++) {
         good += r[i].calls == 1 && r[i].status == 200;
         result_clear(&r[i]);
     }
     is_int(good, N, "many: each called back once with 200");
-    is_int(test_http_server_nrequests(env.srv), N, "many: the server saw each once");
+    is_int(mock_http_nreceived(env.srv), N, "many: the server saw each once");
     free(r);
     env_done(&env, "many");
+}
+
+/* A response body over the cap (64 MiB) is an error and never retried,
+ * whether announced by Content-Length or found while reading chunks. */
+static void
+test_too_large(void)
+{
+    struct env env;
+    struct result r = {0}, r2 = {0};
+    struct hs_request req = {.method = "GET", .path = "/huge", .retry = HS_RETRY_FOREVER};
+    size_t n = 64 * 1024 * 1024 + 1;
+    char *big = xmalloc(n + 1);
+
+    memset(big, 'a', n);
+    big[n] = '\0';
+    if (env_init(&env, NULL, 1) != 0) {
+        free(big);
+        return;
+    }
+    mock_http_script(env.srv, NULL, 200, NULL, big, 0);
+    mock_http_script(env.srv, NULL, 200, "Transfer-Encoding: chunked", big, 0);
+    free(big);
+    request(&env, &req, &r);
+    ok(run_until_called(&env, &r, 10000) == 0, "too large: called back");
+    is_int(r.status, 0, "too large: not a success");
+    is_int(r.curl_code, CURLE_FILESIZE_EXCEEDED, "too large: CURLE_FILESIZE_EXCEEDED");
+    is_int(r.attempts, 1, "too large: not retried");
+    request(&env, &req, &r2);
+    ok(run_until_called(&env, &r2, 10000) == 0, "too large chunked: called back");
+    is_int(r2.curl_code, CURLE_FILESIZE_EXCEEDED, "too large chunked: CURLE_FILESIZE_EXCEEDED");
+    is_str(r2.message, "response body larger than 64 MiB", "too large chunked: said so");
+    is_int(r2.attempts, 1, "too large chunked: not retried");
+    result_clear(&r);
+    result_clear(&r2);
+    env_done(&env, "too large");
+}
+
+/* Debug logging names each attempt and the retries, and never the token or
+ * the query string. */
+static void
+test_logging(void)
+{
+    struct env env;
+    struct result r = {0};
+    struct hs_request req = {.method = "PUT",
+                             .path = "/_matrix/client/v3/logged",
+                             .user_id = BOT,
+                             .query = "secret_query=1",
+                             .retry = HS_RETRY_FOREVER};
+    FILE *capture = tmpfile();
+    char text[8192];
+    size_t len;
+    int saved;
+
+    if (capture == NULL || env_init(&env, NULL, 1) != 0)
+        return;
+    mock_http_script(env.srv, NULL, 502, NULL, "{\"errcode\":\"M_UNKNOWN\",\"error\":\"upstream\"}", 0);
+    fflush(stderr);
+    saved = dup(2);
+    dup2(fileno(capture), 2);
+    log_init(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT);
+    request(&env, &req, &r);
+    run_until_called(&env, &r, 5000);
+    log_init(LOG_LEVEL_INFO, LOG_FORMAT_TEXT);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(capture);
+    len = fread(text, 1, sizeof(text) - 1, capture);
+    text[len] = '\0';
+    fclose(capture);
+    is_int(r.status, 200, "logging: the retry worked");
+    ok(strstr(text, "PUT /_matrix/client/v3/logged -> 502") != NULL, "logging: the failed attempt at debug");
+    ok(strstr(text, "PUT /_matrix/client/v3/logged -> 200") != NULL, "logging: the good attempt at debug");
+    ok(strstr(text, "WARN") != NULL && strstr(text, "HTTP 502 M_UNKNOWN: upstream; retrying in") != NULL,
+       "logging: the retry at warn, with the error and the delay");
+    ok(strstr(text, TOKEN) == NULL, "logging: the token never appears");
+    ok(strstr(text, "secret_query") == NULL && strstr(text, "user_id") == NULL, "logging: no query string");
+    if (strstr(text, TOKEN) != NULL || strstr(text, "secret_query") != NULL)
+        printf("# log was:\n%s", text);
+    result_clear(&r);
+    env_done(&env, "logging");
 }
 
 int
@@ -918,5 +998,7 @@ main(void)
     test_refused_by_curl();
     test_reuse();
     test_many();
+    test_too_large();
+    test_logging();
     tap_done();
 }

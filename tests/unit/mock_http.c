@@ -1,10 +1,10 @@
 /*
- * The scripted HTTP server for unit tests; see test_http_server.h.
+ * The scripted HTTP server for unit tests; see mock_http.h.
  *
  * h2o parses the requests and writes the responses; this file keeps the
  * scripts and the record.  h2o stops reading a connection while its
  * request is being handled, so a delayed response keeps its h2o_req_t
- * valid until it is sent; test_http_server_close() sends the delayed ones
+ * valid until it is sent; mock_http_close() sends the delayed ones
  * at once, so that no connection is left waiting when the test ends.
  */
 #include "autoconfig.h"
@@ -20,41 +20,41 @@
 #include "h2o.h"
 
 #include "appservice/xmalloc.h"
-#include "tests/unit/test_http_server.h"
+#include "tests/unit/mock_http.h"
 
 /* A queued response. */
-struct test_http_server_script {
+struct mock_http_script {
     char *path; /* NULL: any */
     int status;
     char *headers;
     char *body;
     uint64_t delay_ms;
-    struct test_http_server_script *next;
+    struct mock_http_script *next;
 };
 
 /* A response waiting for its delay; the timer comes first so that the
  * close callback can free the whole. */
-struct test_http_server_pending {
+struct mock_http_pending {
     uv_timer_t timer;
-    struct test_http_server *srv;
+    struct mock_http *srv;
     h2o_req_t *req;
-    struct test_http_server_script *script;
-    struct test_http_server_pending *next, *prev;
+    struct mock_http_script *script;
+    struct mock_http_pending *next, *prev;
 };
 
 /* An accepted connection; the uv_tcp_t comes first, as for the pending. */
-struct test_http_server_conn {
+struct mock_http_conn {
     uv_tcp_t tcp;
-    struct test_http_server *srv;
+    struct mock_http *srv;
 };
 
 /* h2o's handler, extended with the server it belongs to. */
-struct test_http_server_handler {
+struct mock_http_handler {
     h2o_handler_t super;
-    struct test_http_server *srv;
+    struct mock_http *srv;
 };
 
-struct test_http_server {
+struct mock_http {
     uv_loop_t *loop;
     h2o_globalconf_t config;
     h2o_context_t ctx;
@@ -62,18 +62,18 @@ struct test_http_server {
     uv_tcp_t listener;
     int listening;       /* the listener is open (uv_close not yet called) */
     int listener_closed; /* its close callback has run */
-    int closed;          /* test_http_server_close() was called */
+    int closed;          /* mock_http_close() was called */
     char url[64];
-    struct test_http_server_script *scripts, **scripts_tail;
-    struct test_http_server_pending *pending;
-    struct test_http_request *requests;
+    struct mock_http_script *scripts, **scripts_tail;
+    struct mock_http_pending *pending;
+    struct mock_http_request *requests;
     unsigned nrequests, requests_cap;
     unsigned accepted, open;
 };
 
 /* Returns the reason phrase h2o sends for a status. */
 static const char *
-test_http_server_reason(int status)
+mock_http_reason(int status)
 {
     switch (status) {
     case 200:
@@ -98,7 +98,7 @@ test_http_server_reason(int status)
 }
 
 static void
-test_http_server_script_free(struct test_http_server_script *s)
+mock_http_script_free(struct mock_http_script *s)
 {
     if (s == NULL)
         return;
@@ -110,14 +110,14 @@ test_http_server_script_free(struct test_http_server_script *s)
 
 /* Sends the response s to req (s NULL: 200 "{}"). */
 static void
-test_http_server_respond(h2o_req_t *req, const struct test_http_server_script *s)
+mock_http_respond(h2o_req_t *req, const struct mock_http_script *s)
 {
     const char *body = s != NULL && s->body != NULL ? s->body : (s != NULL ? "" : "{}");
     const char *line = s != NULL ? s->headers : NULL;
-    int content_type = 0;
+    int content_type = 0, chunked = 0;
 
     req->res.status = s != NULL ? s->status : 200;
-    req->res.reason = test_http_server_reason(req->res.status);
+    req->res.reason = mock_http_reason(req->res.status);
     while (line != NULL && *line != '\0') {
         const char *end = strchr(line, '\n'), *colon, *value;
         size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
@@ -133,6 +133,8 @@ test_http_server_respond(h2o_req_t *req, const struct test_http_server_script *s
                 ;
             if (strcmp(name, "connection") == 0 && strncmp(value, "close", 5) == 0) {
                 req->http1_is_persistent = 0;
+            } else if (strcmp(name, "transfer-encoding") == 0) {
+                chunked = 1; /* h2o chunks a body of unknown length itself */
             } else {
                 content_type |= strcmp(name, "content-type") == 0;
                 h2o_add_header_by_str(&req->pool, &req->res.headers, name, (size_t)(colon - line), 1, NULL, value,
@@ -143,24 +145,25 @@ test_http_server_respond(h2o_req_t *req, const struct test_http_server_script *s
     }
     if (!content_type)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-    req->res.content_length = strlen(body);
+    if (!chunked)
+        req->res.content_length = strlen(body);
     h2o_send_inline(req, body, strlen(body));
 }
 
 static void
-test_http_server_on_pending_close(uv_handle_t *handle)
+mock_http_on_pending_close(uv_handle_t *handle)
 {
-    struct test_http_server_pending *p = (struct test_http_server_pending *)handle;
+    struct mock_http_pending *p = (struct mock_http_pending *)handle;
 
-    test_http_server_script_free(p->script);
+    mock_http_script_free(p->script);
     free(p);
 }
 
 /* Sends a delayed response and forgets it. */
 static void
-test_http_server_pending_fire(struct test_http_server_pending *p)
+mock_http_pending_fire(struct mock_http_pending *p)
 {
-    struct test_http_server *srv = p->srv;
+    struct mock_http *srv = p->srv;
 
     if (p->prev != NULL)
         p->prev->next = p->next;
@@ -168,20 +171,20 @@ test_http_server_pending_fire(struct test_http_server_pending *p)
         srv->pending = p->next;
     if (p->next != NULL)
         p->next->prev = p->prev;
-    test_http_server_respond(p->req, p->script);
-    uv_close((uv_handle_t *)&p->timer, test_http_server_on_pending_close);
+    mock_http_respond(p->req, p->script);
+    uv_close((uv_handle_t *)&p->timer, mock_http_on_pending_close);
 }
 
 static void
-test_http_server_on_pending_timer(uv_timer_t *timer)
+mock_http_on_pending_timer(uv_timer_t *timer)
 {
-    test_http_server_pending_fire((struct test_http_server_pending *)timer);
+    mock_http_pending_fire((struct mock_http_pending *)timer);
 }
 
 /* Copies an h2o string (which may hold NUL bytes) into a NUL-terminated
  * allocation. */
 static char *
-test_http_server_dup(const char *base, size_t len)
+mock_http_dup(const char *base, size_t len)
 {
     char *s = xmalloc(len + 1);
 
@@ -193,9 +196,9 @@ test_http_server_dup(const char *base, size_t len)
 
 /* Records req. */
 static void
-test_http_server_record(struct test_http_server *srv, h2o_req_t *req)
+mock_http_record(struct mock_http *srv, h2o_req_t *req)
 {
-    struct test_http_request *r;
+    struct mock_http_request *r;
     size_t path_len = req->path.len;
 
     if (srv->nrequests == srv->requests_cap) {
@@ -204,32 +207,32 @@ test_http_server_record(struct test_http_server *srv, h2o_req_t *req)
     }
     r = &srv->requests[srv->nrequests++];
     memset(r, 0, sizeof(*r));
-    r->method = test_http_server_dup(req->method.base, req->method.len);
+    r->method = mock_http_dup(req->method.base, req->method.len);
     if (req->query_at != SIZE_MAX) {
         path_len = req->query_at;
-        r->query = test_http_server_dup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+        r->query = mock_http_dup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
     }
-    r->path = test_http_server_dup(req->path.base, path_len);
+    r->path = mock_http_dup(req->path.base, path_len);
     r->nheaders = req->headers.size;
     r->header_names = xcalloc(r->nheaders + 1, sizeof(char *));
     r->header_values = xcalloc(r->nheaders + 1, sizeof(char *));
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
 
-        r->header_names[i] = test_http_server_dup(h->name->base, h->name->len);
-        r->header_values[i] = test_http_server_dup(h->value.base, h->value.len);
+        r->header_names[i] = mock_http_dup(h->name->base, h->name->len);
+        r->header_values[i] = mock_http_dup(h->value.base, h->value.len);
     }
-    r->body = test_http_server_dup(req->entity.base, req->entity.len);
+    r->body = mock_http_dup(req->entity.base, req->entity.len);
     r->body_len = req->entity.base != NULL ? req->entity.len : 0;
     r->connection = req->conn->id;
     r->received_ms = uv_hrtime() / 1000000;
 }
 
 /* Takes the first script for the path of the request last recorded. */
-static struct test_http_server_script *
-test_http_server_take(struct test_http_server *srv, const char *path)
+static struct mock_http_script *
+mock_http_take(struct mock_http *srv, const char *path)
 {
-    struct test_http_server_script **pp, *s;
+    struct mock_http_script **pp, *s;
 
     for (pp = &srv->scripts; (s = *pp) != NULL; pp = &s->next) {
         if (s->path == NULL || strcmp(s->path, path) == 0)
@@ -245,17 +248,17 @@ test_http_server_take(struct test_http_server *srv, const char *path)
 }
 
 static int
-test_http_server_on_req(h2o_handler_t *self, h2o_req_t *req)
+mock_http_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-    struct test_http_server *srv = ((struct test_http_server_handler *)self)->srv;
-    struct test_http_server_script *s;
-    struct test_http_server_pending *p;
+    struct mock_http *srv = ((struct mock_http_handler *)self)->srv;
+    struct mock_http_script *s;
+    struct mock_http_pending *p;
 
-    test_http_server_record(srv, req);
-    s = test_http_server_take(srv, srv->requests[srv->nrequests - 1].path);
+    mock_http_record(srv, req);
+    s = mock_http_take(srv, srv->requests[srv->nrequests - 1].path);
     if (s == NULL || s->delay_ms == 0 || srv->closed) {
-        test_http_server_respond(req, s);
-        test_http_server_script_free(s);
+        mock_http_respond(req, s);
+        mock_http_script_free(s);
         return 0;
     }
     p = xcalloc(1, sizeof(*p));
@@ -263,7 +266,7 @@ test_http_server_on_req(h2o_handler_t *self, h2o_req_t *req)
     p->req = req;
     p->script = s;
     if (uv_timer_init(srv->loop, &p->timer) != 0 ||
-        uv_timer_start(&p->timer, test_http_server_on_pending_timer, s->delay_ms, 0) != 0)
+        uv_timer_start(&p->timer, mock_http_on_pending_timer, s->delay_ms, 0) != 0)
         abort();
     p->next = srv->pending;
     if (p->next != NULL)
@@ -273,25 +276,25 @@ test_http_server_on_req(h2o_handler_t *self, h2o_req_t *req)
 }
 
 static void
-test_http_server_on_conn_close(uv_handle_t *handle)
+mock_http_on_conn_close(uv_handle_t *handle)
 {
-    struct test_http_server_conn *c = (struct test_http_server_conn *)handle;
+    struct mock_http_conn *c = (struct mock_http_conn *)handle;
 
     c->srv->open--;
     free(c);
 }
 
 static void
-test_http_server_on_accept_close(uv_handle_t *handle)
+mock_http_on_accept_close(uv_handle_t *handle)
 {
     free(handle);
 }
 
 static void
-test_http_server_on_accept(uv_stream_t *listener, int status)
+mock_http_on_accept(uv_stream_t *listener, int status)
 {
-    struct test_http_server *srv = listener->data;
-    struct test_http_server_conn *c;
+    struct mock_http *srv = listener->data;
+    struct mock_http_conn *c;
     h2o_socket_t *sock;
 
     if (status != 0)
@@ -301,28 +304,28 @@ test_http_server_on_accept(uv_stream_t *listener, int status)
     if (uv_tcp_init(srv->loop, &c->tcp) != 0)
         abort();
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-        uv_close((uv_handle_t *)&c->tcp, test_http_server_on_accept_close);
+        uv_close((uv_handle_t *)&c->tcp, mock_http_on_accept_close);
         return;
     }
     srv->accepted++;
     srv->open++;
-    sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, test_http_server_on_conn_close);
+    sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, mock_http_on_conn_close);
     h2o_accept(&srv->accept_ctx, sock);
 }
 
 static void
-test_http_server_on_listener_close(uv_handle_t *handle)
+mock_http_on_listener_close(uv_handle_t *handle)
 {
-    struct test_http_server *srv = handle->data;
+    struct mock_http *srv = handle->data;
 
     srv->listener_closed = 1;
 }
 
-struct test_http_server *
-test_http_server_new(uv_loop_t *loop)
+struct mock_http *
+mock_http_new(uv_loop_t *loop)
 {
-    struct test_http_server *srv = xcalloc(1, sizeof(*srv));
-    struct test_http_server_handler *handler;
+    struct mock_http *srv = xcalloc(1, sizeof(*srv));
+    struct mock_http_handler *handler;
     h2o_hostconf_t *hostconf;
     h2o_pathconf_t *pathconf;
     struct sockaddr_storage ss;
@@ -336,8 +339,9 @@ test_http_server_new(uv_loop_t *loop)
     h2o_config_init(&srv->config);
     hostconf = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     pathconf = h2o_config_register_path(hostconf, "/", 0);
-    handler = (struct test_http_server_handler *)h2o_create_handler(pathconf, sizeof(*handler));
-    handler->super.on_req = test_http_server_on_req;
+    h2o_chunked_register(pathconf);
+    handler = (struct mock_http_handler *)h2o_create_handler(pathconf, sizeof(*handler));
+    handler->super.on_req = mock_http_on_req;
     handler->srv = srv;
     h2o_context_init(&srv->ctx, loop, &srv->config);
     srv->accept_ctx.ctx = &srv->ctx;
@@ -349,10 +353,10 @@ test_http_server_new(uv_loop_t *loop)
     srv->listening = 1;
     if ((r = uv_ip4_addr("127.0.0.1", 0, &addr)) != 0 ||
         (r = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0)) != 0 ||
-        (r = uv_listen((uv_stream_t *)&srv->listener, 512, test_http_server_on_accept)) != 0 ||
+        (r = uv_listen((uv_stream_t *)&srv->listener, 512, mock_http_on_accept)) != 0 ||
         (r = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &len)) != 0) {
-        printf("# test_http_server: cannot listen: %s\n", uv_strerror(r));
-        test_http_server_free(srv);
+        printf("# mock_http: cannot listen: %s\n", uv_strerror(r));
+        mock_http_free(srv);
         return NULL;
     }
     snprintf(srv->url, sizeof(srv->url), "http://127.0.0.1:%u", ntohs(((struct sockaddr_in *)&ss)->sin_port));
@@ -360,16 +364,16 @@ test_http_server_new(uv_loop_t *loop)
 }
 
 const char *
-test_http_server_url(const struct test_http_server *srv)
+mock_http_url(const struct mock_http *srv)
 {
     return srv->url;
 }
 
 void
-test_http_server_script(struct test_http_server *srv, const char *path, int status, const char *headers,
-                        const char *body, uint64_t delay_ms)
+mock_http_script(struct mock_http *srv, const char *path, int status, const char *headers, const char *body,
+                 uint64_t delay_ms)
 {
-    struct test_http_server_script *s = xcalloc(1, sizeof(*s));
+    struct mock_http_script *s = xcalloc(1, sizeof(*s));
 
     s->path = path != NULL ? xstrdup(path) : NULL;
     s->status = status;
@@ -381,19 +385,19 @@ test_http_server_script(struct test_http_server *srv, const char *path, int stat
 }
 
 unsigned
-test_http_server_nrequests(const struct test_http_server *srv)
+mock_http_nreceived(const struct mock_http *srv)
 {
     return srv->nrequests;
 }
 
-const struct test_http_request *
-test_http_server_request(const struct test_http_server *srv, unsigned i)
+const struct mock_http_request *
+mock_http_received(const struct mock_http *srv, unsigned i)
 {
     return i < srv->nrequests ? &srv->requests[i] : NULL;
 }
 
 const char *
-test_http_server_header(const struct test_http_request *req, const char *name)
+mock_http_header(const struct mock_http_request *req, const char *name)
 {
     if (req == NULL)
         return NULL;
@@ -405,62 +409,62 @@ test_http_server_header(const struct test_http_request *req, const char *name)
 }
 
 unsigned
-test_http_server_accepted(const struct test_http_server *srv)
+mock_http_accepted(const struct mock_http *srv)
 {
     return srv->accepted;
 }
 
 unsigned
-test_http_server_open(const struct test_http_server *srv)
+mock_http_open(const struct mock_http *srv)
 {
     return srv->open;
 }
 
 void
-test_http_server_close(struct test_http_server *srv)
+mock_http_close(struct mock_http *srv)
 {
     srv->closed = 1;
     if (srv->listening) {
         srv->listening = 0;
-        uv_close((uv_handle_t *)&srv->listener, test_http_server_on_listener_close);
+        uv_close((uv_handle_t *)&srv->listener, mock_http_on_listener_close);
     }
     while (srv->pending != NULL) {
         uv_timer_stop(&srv->pending->timer);
-        test_http_server_pending_fire(srv->pending);
+        mock_http_pending_fire(srv->pending);
     }
 }
 
-/* For test_http_server_run_until(): the server may be freed. */
+/* For mock_http_run_until(): the server may be freed. */
 static int
-test_http_server_is_idle(void *arg)
+mock_http_is_idle(void *arg)
 {
-    struct test_http_server *srv = arg;
+    struct mock_http *srv = arg;
 
     return srv->open == 0 && srv->listener_closed;
 }
 
 void
-test_http_server_free(struct test_http_server *srv)
+mock_http_free(struct mock_http *srv)
 {
     if (srv == NULL)
         return;
-    test_http_server_close(srv);
-    if (test_http_server_run_until(srv->loop, test_http_server_is_idle, srv, 5000) != 0) {
+    mock_http_close(srv);
+    if (mock_http_run_until(srv->loop, mock_http_is_idle, srv, 5000) != 0) {
         /* Disposing of h2o with a connection open would leave it pointing
          * at freed memory: better to leak and say so. */
-        printf("# test_http_server: %u connections still open, not freed\n", srv->open);
+        printf("# mock_http: %u connections still open, not freed\n", srv->open);
         return;
     }
     h2o_context_dispose(&srv->ctx);
     h2o_config_dispose(&srv->config);
     while (srv->scripts != NULL) {
-        struct test_http_server_script *s = srv->scripts;
+        struct mock_http_script *s = srv->scripts;
 
         srv->scripts = s->next;
-        test_http_server_script_free(s);
+        mock_http_script_free(s);
     }
     for (unsigned i = 0; i < srv->nrequests; i++) {
-        struct test_http_request *r = &srv->requests[i];
+        struct mock_http_request *r = &srv->requests[i];
 
         for (size_t j = 0; j < r->nheaders; j++) {
             free(r->header_names[j]);
@@ -478,19 +482,19 @@ test_http_server_free(struct test_http_server *srv)
 }
 
 static void
-test_http_server_on_deadline(uv_timer_t *timer)
+mock_http_on_deadline(uv_timer_t *timer)
 {
     *(int *)timer->data = 1;
 }
 
 static void
-test_http_server_on_deadline_close(uv_handle_t *handle)
+mock_http_on_deadline_close(uv_handle_t *handle)
 {
     free(handle);
 }
 
 int
-test_http_server_run_until(uv_loop_t *loop, int (*done)(void *arg), void *arg, uint64_t max_ms)
+mock_http_run_until(uv_loop_t *loop, int (*done)(void *arg), void *arg, uint64_t max_ms)
 {
     uv_timer_t *deadline = xcalloc(1, sizeof(*deadline));
     int expired = 0;
@@ -500,10 +504,10 @@ test_http_server_run_until(uv_loop_t *loop, int (*done)(void *arg), void *arg, u
     if (uv_timer_init(loop, deadline) != 0)
         abort();
     deadline->data = &expired;
-    if (uv_timer_start(deadline, test_http_server_on_deadline, max_ms, 0) != 0)
+    if (uv_timer_start(deadline, mock_http_on_deadline, max_ms, 0) != 0)
         abort();
     while (!done(arg) && !expired)
         uv_run(loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)deadline, test_http_server_on_deadline_close);
+    uv_close((uv_handle_t *)deadline, mock_http_on_deadline_close);
     return done(arg) ? 0 : -1;
 }

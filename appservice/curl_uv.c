@@ -79,6 +79,7 @@ curl_uv_handle_closed(struct curl_uv *cu)
         curl_global_cleanup();
 }
 
+/* Close callback of a socket's poll handle: frees it, then maybe cu. */
 static void
 curl_uv_on_sock_close(uv_handle_t *handle)
 {
@@ -89,6 +90,7 @@ curl_uv_on_sock_close(uv_handle_t *handle)
     curl_uv_handle_closed(cu);
 }
 
+/* Close callback of the timer, the last handle curl_uv_close() closes. */
 static void
 curl_uv_on_timer_close(uv_handle_t *handle)
 {
@@ -166,6 +168,7 @@ curl_uv_drive(struct curl_uv *cu, curl_socket_t fd, int flags)
     curl_uv_finish(cu);
 }
 
+/* A watched socket is ready (or failed): tell curl which way. */
 static void
 curl_uv_on_poll(uv_poll_t *poll, int status, int events)
 {
@@ -183,6 +186,7 @@ curl_uv_on_poll(uv_poll_t *poll, int status, int events)
     curl_uv_drive(cu, cs->fd, flags);
 }
 
+/* curl's timeout has come: let it run its timers. */
 static void
 curl_uv_on_timer(uv_timer_t *timer)
 {

@@ -149,7 +149,7 @@ hs_client_sanitize(const char *s, size_t len)
         out[--len] = '\0';
     if (len == 0) {
         free(out);
-        return NULL;
+        out = NULL;
     }
     return out;
 }
@@ -194,26 +194,25 @@ hs_client_retry_after_header(CURL *easy)
 {
     struct curl_header *h = NULL;
     const char *v;
+    char *end;
+    long long secs;
     time_t when, now;
+    int64_t ms = -1;
 
     if (curl_easy_header(easy, "Retry-After", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || h == NULL)
-        return -1;
+        goto out;
     for (v = h->value; *v == ' ' || *v == '\t'; v++)
         ;
     if (isdigit((unsigned char)*v)) {
-        char *end;
-        long long secs = strtoll(v, &end, 10);
-
-        if (*end != '\0' && *end != ' ' && *end != '\t')
-            return -1;
-        if (secs > INT64_MAX / 1000)
-            secs = INT64_MAX / 1000;
-        return (int64_t)secs * 1000;
+        secs = strtoll(v, &end, 10);
+        if (*end == '\0' || *end == ' ' || *end == '\t')
+            ms = secs > INT64_MAX / 1000 ? INT64_MAX / 1000 * 1000 : (int64_t)secs * 1000;
+    } else if ((when = curl_getdate(v, NULL)) != -1) {
+        now = time(NULL);
+        ms = when > now ? (int64_t)(when - now) * 1000 : 0;
     }
-    if ((when = curl_getdate(v, NULL)) == -1)
-        return -1;
-    now = time(NULL);
-    return when > now ? (int64_t)(when - now) * 1000 : 0;
+out:
+    return ms;
 }
 
 /* Fills call->res from the attempt that just ended with result. */
@@ -276,6 +275,7 @@ hs_client_unlink(struct hs_call *call)
     call->hc = NULL;
 }
 
+/* Close callback of a call's timer: the call goes with it. */
 static void
 hs_client_on_call_close(uv_handle_t *handle)
 {
@@ -354,6 +354,7 @@ hs_client_attempt(struct hs_call *call)
     return 0;
 }
 
+/* The wait is over: retry, or report what could not be started. */
 static void
 hs_client_on_timer(uv_timer_t *timer)
 {

@@ -97,6 +97,7 @@ mock_http_reason(int status)
     }
 }
 
+/* Frees a script.  NULL is a no-op. */
 static void
 mock_http_script_free(struct mock_http_script *s)
 {
@@ -150,6 +151,7 @@ mock_http_respond(h2o_req_t *req, const struct mock_http_script *s)
     h2o_send_inline(req, body, strlen(body));
 }
 
+/* Close callback of a delayed response's timer. */
 static void
 mock_http_on_pending_close(uv_handle_t *handle)
 {
@@ -175,6 +177,7 @@ mock_http_pending_fire(struct mock_http_pending *p)
     uv_close((uv_handle_t *)&p->timer, mock_http_on_pending_close);
 }
 
+/* A delayed response is due. */
 static void
 mock_http_on_pending_timer(uv_timer_t *timer)
 {
@@ -247,6 +250,7 @@ mock_http_take(struct mock_http *srv, const char *path)
     return s;
 }
 
+/* h2o's handler: records the request and answers it, now or later. */
 static int
 mock_http_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
@@ -275,6 +279,7 @@ mock_http_on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* Close callback of an accepted connection (h2o closes it). */
 static void
 mock_http_on_conn_close(uv_handle_t *handle)
 {
@@ -284,12 +289,14 @@ mock_http_on_conn_close(uv_handle_t *handle)
     free(c);
 }
 
+/* Close callback of a connection that could not be accepted. */
 static void
 mock_http_on_accept_close(uv_handle_t *handle)
 {
     free(handle);
 }
 
+/* A client connects: hand the connection to h2o. */
 static void
 mock_http_on_accept(uv_stream_t *listener, int status)
 {
@@ -313,6 +320,7 @@ mock_http_on_accept(uv_stream_t *listener, int status)
     h2o_accept(&srv->accept_ctx, sock);
 }
 
+/* Close callback of the listener. */
 static void
 mock_http_on_listener_close(uv_handle_t *handle)
 {
@@ -481,12 +489,14 @@ mock_http_free(struct mock_http *srv)
     free(srv);
 }
 
+/* The deadline of mock_http_run_until() has passed. */
 static void
 mock_http_on_deadline(uv_timer_t *timer)
 {
     *(int *)timer->data = 1;
 }
 
+/* Close callback of that deadline's timer. */
 static void
 mock_http_on_deadline_close(uv_handle_t *handle)
 {

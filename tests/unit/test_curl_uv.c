@@ -47,6 +47,7 @@ struct env {
     struct curl_uv *cu;
 };
 
+/* CURLOPT_WRITEFUNCTION: keeps the start of the body. */
 static size_t
 on_write(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -81,6 +82,7 @@ xfer_init(struct xfer *x, struct env *env, const char *base, const char *path)
     free(url);
 }
 
+/* Adds x to curl_uv afresh. */
 static int
 xfer_start(struct xfer *x)
 {
@@ -89,6 +91,7 @@ xfer_start(struct xfer *x)
     return curl_uv_add(x->cu, x->easy, on_done, x);
 }
 
+/* The done callback: records, then does what the test asked. */
 static void
 on_done(CURL *easy, CURLcode result, void *arg)
 {
@@ -113,6 +116,7 @@ on_done(CURL *easy, CURLcode result, void *arg)
     }
 }
 
+/* Makes the loop, the server and the curl_uv; -1 if the server failed. */
 static int
 env_init(struct env *env)
 {
@@ -142,6 +146,7 @@ xfer_called(void *arg)
     return ((struct xfer *)arg)->calls > 0;
 }
 
+/* For mock_http_run_until(): counts[0] reached counts[1]. */
 static int
 count_reached(void *arg)
 {
@@ -155,6 +160,7 @@ struct nreq {
     unsigned want;
 };
 
+/* For mock_http_run_until(): the server has seen n->want requests. */
 static int
 requests_reached(void *arg)
 {
@@ -163,7 +169,7 @@ requests_reached(void *arg)
     return mock_http_nreceived(n->srv) >= n->want;
 }
 
-/* Runs the loop for ms milliseconds. */
+/* For run_for(): never done. */
 static int
 never(void *arg)
 {
@@ -171,12 +177,14 @@ never(void *arg)
     return 0;
 }
 
+/* Runs the loop for ms milliseconds. */
 static void
 run_for(uv_loop_t *loop, uint64_t ms)
 {
     mock_http_run_until(loop, never, NULL, ms);
 }
 
+/* One GET: callback, status, body, and what the server saw. */
 static void
 test_get(void)
 {
@@ -204,6 +212,7 @@ test_get(void)
     env_done(&env, 0);
 }
 
+/* Many transfers at once, within the per-host connection cap. */
 static void
 test_concurrent(void)
 {
@@ -240,6 +249,7 @@ test_concurrent(void)
     env_done(&env, 0);
 }
 
+/* For mock_http_run_until(): the chain of re-added transfers is over. */
 static int
 chain_over(void *arg)
 {
@@ -323,6 +333,7 @@ test_socket_reuse(int client_side)
     env_done(&env, 0);
 }
 
+/* A refused connection is reported as CURLE_COULDNT_CONNECT. */
 static void
 test_refused(void)
 {
@@ -353,6 +364,7 @@ test_refused(void)
     env_done(&env, 0);
 }
 
+/* curl's own timeout fires through the uv timer. */
 static void
 test_timeout(void)
 {
@@ -483,6 +495,7 @@ struct blocker {
     int active;
 };
 
+/* The blocking poll handle never has anything to do. */
 static void
 on_blocker(uv_poll_t *poll, int status, int events)
 {
@@ -491,6 +504,7 @@ on_blocker(uv_poll_t *poll, int status, int events)
     (void)events;
 }
 
+/* Closes the blocking poll handle, once. */
 static void
 unblock(struct blocker *b)
 {
@@ -500,6 +514,7 @@ unblock(struct blocker *b)
     }
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: opens the socket and watches it first. */
 static curl_socket_t
 open_blocked(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 {

@@ -36,7 +36,7 @@
 #define HS_CLIENT_CONNECT_TIMEOUT_MS 10000L /* never more than the attempt's timeout */
 #define HS_CLIENT_BACKOFF_INITIAL_MS 500
 #define HS_CLIENT_BACKOFF_MAX_MS 60000
-#define HS_CLIENT_MAX_BODY (64 * 1024 * 1024) /* a larger response is an error */
+#define HS_CLIENT_MAX_BODY (64 * 1024 * 1024) /* a larger response is an error, unless the request says */
 #define HS_CLIENT_MESSAGE_MAX 200             /* bytes of a non-JSON error body kept */
 #define HS_CLIENT_JSON_DEPTH 64
 
@@ -75,6 +75,7 @@ struct hs_call {
     char *body; /* the serialized JSON body */
     char *buf;  /* the response body of this attempt, NUL-terminated */
     size_t len, cap;
+    size_t max_response;
     int too_large;
     char errbuf[CURL_ERROR_SIZE];
     uint64_t started_ns;
@@ -215,21 +216,29 @@ out:
     return ms;
 }
 
-/* Fills call->res from the attempt that just ended with result. */
+/* Fills call->res from the attempt that just ended with result: either a
+ * response (status, raw body and content type, the body as JSON, and for
+ * an error status the Matrix fields) or a failure without one (status 0,
+ * curl's code and message). */
 static void
 hs_client_outcome(struct hs_call *call, CURLcode result)
 {
     struct hs_response *res = &call->res;
     struct json_object *v;
+    char *ctype = NULL;
     long status = 0;
 
     hs_client_outcome_clear(res);
+    res->raw = "";
     if (result == CURLE_OK && curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
         status = 0;
     if (result != CURLE_OK || status == 0) {
         if (call->too_large || result == CURLE_FILESIZE_EXCEEDED) {
             res->error.curl_code = CURLE_FILESIZE_EXCEEDED;
-            res->error.message = xasprintf("response body larger than %d MiB", HS_CLIENT_MAX_BODY / 1024 / 1024);
+            if (call->max_response % (1024 * 1024) == 0)
+                res->error.message = xasprintf("response body larger than %zu MiB", call->max_response / 1024 / 1024);
+            else
+                res->error.message = xasprintf("response body larger than %zu bytes", call->max_response);
         } else {
             res->error.curl_code = result != CURLE_OK ? result : CURLE_RECV_ERROR;
             res->error.message = xstrdup(call->errbuf[0] != '\0' ? call->errbuf : curl_easy_strerror(result));
@@ -238,6 +247,13 @@ hs_client_outcome(struct hs_call *call, CURLcode result)
     }
     res->status = status;
     res->error.status = status;
+    if (call->buf != NULL) {
+        res->raw = call->buf;
+        res->raw_len = call->len;
+    }
+    /* curl keeps the string until the handle's next transfer. */
+    if (curl_easy_getinfo(call->easy, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK)
+        res->content_type = ctype;
     res->body = hs_client_parse(call->buf, call->len);
     if (hs_response_ok(res))
         return;
@@ -439,7 +455,7 @@ hs_client_on_write(char *data, size_t size, size_t nmemb, void *arg)
     struct hs_call *call = arg;
     size_t n = size * nmemb;
 
-    if (n > HS_CLIENT_MAX_BODY - call->len) {
+    if (n > call->max_response - call->len) {
         call->too_large = 1;
         return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
     }
@@ -535,7 +551,7 @@ hs_client_setup(struct hs_client *hc, struct hs_call *call, const struct hs_requ
     HS_CLIENT_SETOPT(CURLOPT_WRITEFUNCTION, hs_client_on_write);
     HS_CLIENT_SETOPT(CURLOPT_WRITEDATA, call);
     HS_CLIENT_SETOPT(CURLOPT_ERRORBUFFER, call->errbuf);
-    HS_CLIENT_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HS_CLIENT_MAX_BODY);
+    HS_CLIENT_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->max_response);
     if (strcmp(call->method, "GET") == 0 && data == NULL) {
         HS_CLIENT_SETOPT(CURLOPT_HTTPGET, 1L);
     } else {
@@ -595,6 +611,7 @@ hs_client_request(struct hs_client *hc, const struct hs_request *req, hs_client_
     call->cb = cb;
     call->arg = arg;
     call->retry = req->retry;
+    call->max_response = req->max_response > 0 ? req->max_response : HS_CLIENT_MAX_BODY;
     call->method = xstrdup(req->method != NULL ? req->method : "GET");
     call->path = xstrdup(req->path != NULL ? req->path : "/");
     hs_client_outcome_clear(&call->res);

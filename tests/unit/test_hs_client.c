@@ -36,6 +36,8 @@ struct result {
     int ok;
     struct json_object *body; /* a reference taken in the callback */
     char *errcode, *message, *describe;
+    char *raw, *content_type;
+    size_t raw_len;
     CURLcode curl_code;
     int64_t retry_after_ms;
     double seconds;
@@ -65,6 +67,8 @@ result_clear(struct result *r)
     free(r->errcode);
     free(r->message);
     free(r->describe);
+    free(r->raw);
+    free(r->content_type);
     memset(r, 0, sizeof(*r));
 }
 
@@ -95,6 +99,11 @@ on_result(const struct hs_response *res, void *arg)
     r->message = res->error.message != NULL ? xstrdup(res->error.message) : NULL;
     r->describe = hs_error_describe(&res->error);
     r->curl_code = res->error.curl_code;
+    free(r->raw);
+    free(r->content_type);
+    r->raw = res->raw != NULL ? xstrndup(res->raw, res->raw_len) : NULL;
+    r->raw_len = res->raw_len;
+    r->content_type = res->content_type != NULL ? xstrdup(res->content_type) : NULL;
     r->retry_after_ms = res->error.retry_after_ms;
     r->seconds = res->seconds;
     r->attempts = res->attempts;
@@ -928,6 +937,45 @@ test_many(void)
     env_done(&env, "many");
 }
 
+/* A media download: the raw body and its content type reach the caller;
+ * a request's own max_response is enforced. */
+static void
+test_raw_response(void)
+{
+    struct env env;
+    struct result r = {0}, r2 = {0}, r3 = {0};
+    struct hs_request req = {.method = "GET", .path = "/_matrix/client/v1/media/download/x/y"};
+
+    if (env_init(&env, NULL, 0) != 0)
+        return;
+    mock_http_script(env.srv, NULL, 200, "Content-Type: image/png", "\x89PNG\r\n\x1a\nrest", 0);
+    mock_http_script(env.srv, NULL, 200, NULL, "{\"a\":1}", 0);
+    mock_http_script(env.srv, NULL, 200, "Content-Type: text/plain", "twenty bytes of text", 0);
+    request(&env, &req, &r);
+    ok(run_until_called(&env, &r, 5000) == 0, "raw: called back");
+    is_int(r.status, 200, "raw: 200");
+    ok(r.body == NULL, "raw: not JSON, no body");
+    is_int(r.raw_len, 12, "raw: raw_len");
+    ok(r.raw != NULL && memcmp(r.raw, "\x89PNG\r\n\x1a\nrest", 12) == 0, "raw: the bytes as sent");
+    is_str(r.content_type, "image/png", "raw: content type");
+    request(&env, &req, &r2);
+    ok(run_until_called(&env, &r2, 5000) == 0, "raw JSON: called back");
+    is_str(r2.raw, "{\"a\":1}", "raw JSON: raw text too");
+    is_str(r2.content_type, "application/json", "raw JSON: content type");
+    req.max_response = 10;
+    req.retry = HS_RETRY_FOREVER;
+    request(&env, &req, &r3);
+    ok(run_until_called(&env, &r3, 5000) == 0, "max_response: called back");
+    is_int(r3.curl_code, CURLE_FILESIZE_EXCEEDED, "max_response: CURLE_FILESIZE_EXCEEDED");
+    is_str(r3.message, "response body larger than 10 bytes", "max_response: said so");
+    is_int(r3.attempts, 1, "max_response: not retried");
+    is_int(r3.raw_len, 0, "max_response: no raw body");
+    result_clear(&r);
+    result_clear(&r2);
+    result_clear(&r3);
+    env_done(&env, "raw");
+}
+
 /* A response body over the cap (64 MiB) is an error and never retried,
  * whether announced by Content-Length or found while reading chunks. */
 static void
@@ -1029,6 +1077,7 @@ main(void)
     test_refused_by_curl();
     test_reuse();
     test_many();
+    test_raw_response();
     test_too_large();
     test_logging();
     tap_done();

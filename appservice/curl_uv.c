@@ -18,8 +18,8 @@
  *
  * A socket curl cannot be watched on (uv_poll_init_socket() or
  * uv_poll_start() failed) is not reported to curl as an error: curl 7.85
- * and later would then fail every transfer of the multi handle for good.
- * The transfer that wanted it is failed alone instead, with
+ * and later would then abort every transfer in progress on the multi
+ * handle.  The transfer that wanted it is failed alone instead, with
  * CURLE_ABORTED_BY_CALLBACK, once curl has returned.
  */
 #include "autoconfig.h"

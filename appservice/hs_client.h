@@ -61,8 +61,8 @@ struct hs_request {
     const char *content_type; /* for raw bodies; NULL means application/json */
     const void *raw_body;     /* a raw body (media upload) instead of JSON, borrowed until the callback */
     size_t raw_body_len;
-    long timeout_ms;           /* per attempt; 0 means the client default (30 s) */
-    size_t max_response;       /* larger bodies fail the request; 0 means 64 MiB */
+    long timeout_ms;     /* per attempt; 0 means the client default (30 s) */
+    size_t max_response; /* larger bodies fail the request; 0 means 64 MiB */
     enum hs_retry retry;
 };
 

@@ -61,8 +61,8 @@ struct hs_request {
     const char *content_type; /* for raw bodies; NULL means application/json */
     const void *raw_body;     /* a raw body (media upload) instead of JSON, borrowed until the callback */
     size_t raw_body_len;
-    long timeout_ms;           /* per attempt; 0 means the client default (30 s) */
-    size_t max_response;       /* larger bodies fail the request; 0 means 64 MiB */
+    long timeout_ms;     /* per attempt; 0 means the client default (30 s) */
+    size_t max_response; /* larger bodies fail the request; 0 means 64 MiB */
     enum hs_retry retry;
 };
 
@@ -88,14 +88,17 @@ struct hs_client *hs_client_new(uv_loop_t *loop, struct curl_uv *cu, const struc
  */
 struct hs_call *hs_client_request(struct hs_client *hc, const struct hs_request *req, hs_client_cb cb, void *arg);
 
-/* Cancels a call: its callback will not run.  NULL is a no-op. */
+/* Cancels a call: its callback will not run.  Safe in every state of the
+ * call and from inside any callback; inside the call's own callback it does
+ * nothing.  NULL is a no-op. */
 void hs_client_cancel(struct hs_call *call);
 
 /* Calls under way or waiting for a retry. */
 unsigned hs_client_pending(const struct hs_client *hc);
 
-/* Cancels every call (no callbacks) and frees the client.  The curl_uv is
- * not freed.  NULL is a no-op. */
+/* Cancels every call (no callbacks) and frees the client; may be called
+ * from inside a callback.  The curl_uv is not freed: free the client before
+ * curl_uv_close().  NULL is a no-op. */
 void hs_client_free(struct hs_client *hc);
 
 /*
@@ -105,8 +108,9 @@ void hs_client_free(struct hs_client *hc);
 char *hs_client_escape(const char *s);
 
 /* Formats a path whose %s arguments are escaped with hs_client_escape().
- * Only %s is supported.  Returns allocated, free with free(). */
-char *hs_client_path(const char *fmt, ...);
+ * Only %s and %% are supported (anything else aborts).  Returns allocated,
+ * free with free(). */
+char *hs_client_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Describes an error in one line for the log ("HTTP 403 M_FORBIDDEN: You
  * are not invited", "network: Couldn't connect to server").  Returns

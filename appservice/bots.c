@@ -240,6 +240,12 @@ bots_on_registered(const struct hs_response *res, void *arg)
         bots_check_displayname(bot);
         return;
     }
+    if (res->status == 0 || res->status == 429 || res->status >= 500) {
+        /* Only when hs_client stopped retrying (a shutdown): try later. */
+        bot->state = BOT_UNREGISTERED;
+        uv_timer_start(&bot->retry_timer, bots_on_retry_timer, bot->retry_delay_ms, 0);
+        return;
+    }
     if (res->status == 401 || res->status == 403) {
         char *why = hs_error_describe(&res->error);
 

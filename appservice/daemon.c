@@ -76,7 +76,6 @@ struct daemon {
     int ready;
     int stopping;
     unsigned waiting; /* enum daemon_part bits still running during shutdown */
-    int forced;
 };
 
 static int
@@ -231,7 +230,6 @@ daemon_on_grace_timer(uv_timer_t *t)
 
     log_warn("shutdown grace of %llu ms over; cancelling what still runs (it stays queued for the next run)",
              (unsigned long long)d->cfg->appservice.shutdown_grace);
-    d->forced = 1;
     uv_stop(&d->loop);
 }
 
@@ -242,7 +240,6 @@ daemon_on_signal(uv_signal_t *sig, int signum)
 
     if (d->stopping) {
         log_warn("second %s: stopping now", signum == SIGINT ? "SIGINT" : "SIGTERM");
-        d->forced = 1;
         uv_stop(&d->loop);
         return;
     }
@@ -256,6 +253,9 @@ daemon_on_signal(uv_signal_t *sig, int signum)
     d->waiting = DAEMON_PART_HTTP | DAEMON_PART_ROUTER | DAEMON_PART_OUTBOX |
                  (d->metrics_http != NULL ? DAEMON_PART_METRICS_HTTP : 0);
     as_api_shutdown(d->api);
+    /* Nothing waits for a homeserver that is down: what was not sent stays
+     * in the outbox for the next run. */
+    hs_client_drain(d->hc);
     http_server_shutdown(d->http, daemon_on_http_done, d);
     if (d->metrics_http != NULL)
         http_server_shutdown(d->metrics_http, daemon_on_metrics_http_done, d);
@@ -462,7 +462,9 @@ daemon_run(const char *config_path, const char *registration_path)
 
     if (daemon_start(&d, registration_path) == 0) {
         uv_run(&d.loop, UV_RUN_DEFAULT);
-        status = d.forced ? 1 : 0;
+        /* A shutdown cut short by the grace period or a second signal is
+         * still orderly: what was cancelled stays queued in the store. */
+        status = 0;
     }
     daemon_teardown(&d);
     if ((rc = uv_loop_close(&d.loop)) != 0) {

@@ -57,6 +57,7 @@ struct hs_client {
     uint64_t rng; /* xorshift state for the jitter */
     struct hs_call *calls;
     unsigned pending;
+    int draining; /* shutting down: failures are reported, not retried */
 };
 
 struct hs_call {
@@ -386,7 +387,7 @@ hs_client_retryable(const struct hs_call *call)
 {
     long status = call->res.status;
 
-    if (call->retry != HS_RETRY_FOREVER)
+    if (call->retry != HS_RETRY_FOREVER || (call->hc != NULL && call->hc->draining))
         return 0;
     if (status == 0)
         return call->res.error.curl_code != CURLE_FILESIZE_EXCEEDED;
@@ -641,6 +642,16 @@ hs_client_cancel(struct hs_call *call)
     uv_timer_stop(&call->timer);
     hs_client_unlink(call);
     hs_client_release(call);
+}
+
+void
+hs_client_drain(struct hs_client *hc)
+{
+    hc->draining = 1;
+    for (struct hs_call *call = hc->calls; call != NULL; call = call->next) {
+        if (call->state == HS_CLIENT_WAITING && !call->report_next)
+            hs_client_wait(call, 0, 1); /* report the last failure from the loop */
+    }
 }
 
 unsigned

@@ -93,6 +93,14 @@ struct hs_call *hs_client_request(struct hs_client *hc, const struct hs_request 
  * nothing.  NULL is a no-op. */
 void hs_client_cancel(struct hs_call *call);
 
+/*
+ * For a shutdown: from now on a failure is reported to its callback
+ * instead of retried, and the calls waiting for a retry report their last
+ * failure now (from the loop).  Requests on the wire go on; their owners
+ * keep what was not delivered for the next run.
+ */
+void hs_client_drain(struct hs_client *hc);
+
 /* Calls under way or waiting for a retry. */
 unsigned hs_client_pending(const struct hs_client *hc);
 

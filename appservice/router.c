@@ -197,6 +197,29 @@ router_dm_bot(struct router *r, const char *room_id)
     return room->dm_bot;
 }
 
+/* A duration in words an analyst reads: "45 seconds", "1 minute",
+ * "10 minutes", "2 hours", "3 days".  Returns allocated. */
+char *
+router_duration_words(int64_t ms)
+{
+    static const struct {
+        int64_t ms;
+        const char *one, *many;
+    } units[] = {{86400000, "day", "days"},
+                 {3600000, "hour", "hours"},
+                 {60000, "minute", "minutes"},
+                 {1000, "second", "seconds"}};
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (ms >= units[i].ms || i + 1 == sizeof(units) / sizeof(units[0])) {
+            int64_t n = ms / units[i].ms;
+
+            return xasprintf("%" PRId64 " %s", n, n == 1 ? units[i].one : units[i].many);
+        }
+    }
+    return xstrdup("");
+}
+
 /* Queues a join or a leave caused by an invite. */
 static void
 router_answer_invite(struct router *r, const struct router_event *ev, struct bot *bot, int accept, const char *reason)
@@ -396,11 +419,13 @@ router_command(struct router *r, const struct router_event *ev, struct bot *bot,
     }
     age = job->received_at - ev->origin_server_ts;
     if (age > (int64_t)r->cfg->bridge.command_max_age) {
-        char *body =
-            xasprintf("I did not run %s%s: it was sent %" PRId64 " minutes ago, while warroom was not "
-                      "running, and commands older than %" PRIu64 " minutes are not run. Send it again "
-                      "if it is still needed.",
-                      r->cfg->bridge.command_prefix, b->name, age / 60000, r->cfg->bridge.command_max_age / 60000);
+        char *ago = router_duration_words(age), *limit = router_duration_words((int64_t)r->cfg->bridge.command_max_age);
+        char *body = xasprintf("I did not run %s%s: it was sent %s ago, while warroom was not running, and "
+                               "commands older than %s are not run. Send it again if it is still needed.",
+                               r->cfg->bridge.command_prefix, b->name, ago, limit);
+
+        free(ago);
+        free(limit);
 
         router_job_finish(job, STORE_COMMAND_STALE, body, NULL, NULL);
         free(body);

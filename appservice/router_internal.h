@@ -87,6 +87,7 @@ void router_job_finish(struct router_job *job, enum store_command_status status,
                        struct json_object *result);
 
 int router_bot_joined(struct router *r, struct bot *bot, const char *room_id);
+char *router_duration_words(int64_t ms);
 void router_save_position(struct router *r);
 
 #endif

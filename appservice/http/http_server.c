@@ -21,10 +21,15 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "http/http_reply.h"
 #include "http/http_server.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
+
+/* Bodies up to this size are read before being refused (see
+ * http_server_new). */
+#define HTTP_SERVER_HARD_CAP ((uint64_t)64 * 1024 * 1024)
 
 struct http_listener {
     uv_tcp_t tcp; /* first: the close callback casts back */
@@ -89,12 +94,20 @@ struct http_deferred {
 
 static void http_server_check_done(struct http_server *srv);
 
-/* Hands a request to the server's handler. */
+/* Hands a request to the server's handler, after the body size check. */
 static int
 http_server_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct http_handler *h = (struct http_handler *)self;
 
+    if (req->entity.len > h->srv->max_body_size) {
+        metrics_error(METRICS_ERR_TOO_LARGE);
+        log_info("%s: HTTP 413 for a body of %zu bytes", h->srv->name, req->entity.len);
+        http_reply_error(req, 413, "M_TOO_LARGE",
+                         "The request body is larger than the limit of %llu bytes (appservice.max_body_size)",
+                         (unsigned long long)h->srv->max_body_size);
+        return 0;
+    }
     h->srv->handler(h->srv, req, h->srv->arg);
     return 0;
 }
@@ -125,7 +138,7 @@ http_error_filter_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot
     if (req->res.status == 413) {
         metrics_error(METRICS_ERR_TOO_LARGE);
         n = snprintf(buf, sizeof(buf),
-                     "{\"errcode\":\"M_TOO_LARGE\",\"error\":\"The request body is larger than the limit of "
+                     "{\"errcode\":\"M_TOO_LARGE\",\"error\":\"The request body is much larger than the limit of "
                      "%llu bytes (appservice.max_body_size)\"}",
                      (unsigned long long)f->srv->max_body_size);
     } else {
@@ -160,7 +173,14 @@ http_server_new(uv_loop_t *loop, const struct http_server_options *opt)
 
     h2o_config_init(&srv->config);
     srv->config.server_name = h2o_iovec_init(H2O_STRLIT("warroom"));
-    srv->config.max_request_entity_size = (size_t)opt->max_body_size;
+    /* Bodies over the limit but under this cap are read and refused with a
+     * 413 on a connection that stays open; h2o refuses bigger ones from
+     * their headers and closes the connection, and closing a socket with
+     * unread data makes the kernel reset it, so the client may never see
+     * the 413. */
+    srv->config.max_request_entity_size = (size_t)(opt->max_body_size * 4 > HTTP_SERVER_HARD_CAP
+                                                       ? opt->max_body_size * 4
+                                                       : HTTP_SERVER_HARD_CAP);
     srv->config.http1.upgrade_to_http2 = 0;
     host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     path = h2o_config_register_path(host, "/", 0);

@@ -1,6 +1,8 @@
 /*
  * The inbound HTTP server: libh2o on warroom's libuv loop.  It accepts
- * connections (keep-alive), enforces the body size limit, turns the errors
+ * connections (keep-alive), enforces the body size limit (413 M_TOO_LARGE
+ * on a connection that stays usable, for bodies up to four times the
+ * limit or 64 MiB; beyond that h2o cuts the connection), turns the errors
  * h2o produces itself (413, malformed requests) into Matrix JSON errors,
  * hands every request to one handler function, and shuts down gracefully:
  * stop accepting, let requests in flight finish, close idle keep-alive

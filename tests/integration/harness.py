@@ -468,5 +468,55 @@ def start_pair(tmp, config_extra=None, start_warroom=True, **hs_kw):
     return hs, wr
 
 
+# ---- conversations ---------------------------------------------------------------------
+
+BOT = "@warroom:localhost"
+ALICE = "@alice:localhost"
+
+
+def room_with_bot(hs, creator=ALICE, bot=BOT, timeout=10, **kw):
+    """Creates a room, invites the bot and waits until it has joined.
+    Returns the room ID."""
+    room = hs.create_room(creator, **kw)
+    hs.invite(room, creator, bot, is_direct=kw.get("is_direct", False))
+    hs.wait_for(lambda: hs.members(room).get(bot) == "join", timeout=timeout, what=f"{bot} to join {room}")
+    return room
+
+
+def bot_messages(hs, room, bot=BOT):
+    """The m.room.message events the bot sent to a room, in order."""
+    return [e for e in hs.sent_events(room_id=room, sender=bot) if e["type"] == "m.room.message"]
+
+
+def wait_reply(hs, room, command_event_id, bot=BOT, timeout=10):
+    """Waits for the bot's answer in the thread of a command and returns it."""
+    def find():
+        for e in bot_messages(hs, room, bot):
+            rel = e["content"].get("m.relates_to", {})
+            if rel.get("m.in_reply_to", {}).get("event_id") == command_event_id:
+                return e
+        return None
+    return hs.wait_for(find, timeout=timeout, what=f"the answer to {command_event_id}")
+
+
+def count(wr, sql, *args):
+    """One integer from warroom's database."""
+    with wr.db() as db:
+        return db.execute(sql, args).fetchone()[0]
+
+
+def metric(wr, name):
+    """The value of one Prometheus sample from /metrics (a float), or None."""
+    status, text = wr.request("GET", "/metrics", token=None)
+    if status != 200:
+        return None
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            if line.split(" ")[0] == name or name.endswith("}"):
+                return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 __all__ = ["Tap", "Warroom", "FakeHomeserver", "MatrixError", "WaitTimeout", "FIXTURES", "DELETE", "fixture",
-           "free_port", "merge", "start_pair", "tmpdir", "to_yaml", "warroom_binary", "read_registration"]
+           "free_port", "merge", "start_pair", "tmpdir", "to_yaml", "warroom_binary", "read_registration",
+           "BOT", "ALICE", "room_with_bot", "bot_messages", "wait_reply", "count", "metric"]

@@ -506,13 +506,22 @@ outbox_free(struct outbox *ob)
 {
     if (ob == NULL)
         return;
+    /* What is still queued stays pending in the store for the next run. */
     while (ob->rooms != NULL) {
         struct outbox_room *r = ob->rooms;
 
         hs_client_cancel(r->call);
-        r->call = NULL;
-        while (r->head != NULL && ob->rooms == r)
-            outbox_pop(r);
+        ob->rooms = r->next;
+        while (r->head != NULL) {
+            struct outbox_item *it = r->head;
+
+            r->head = it->next;
+            store_outbox_entry_free(it->e);
+            free(it->content_uri);
+            free(it);
+        }
+        free(r->room_id);
+        free(r);
     }
     bots_set_ready_hook(ob->bots, NULL, NULL);
     uv_close((uv_handle_t *)&ob->timer, outbox_on_close);

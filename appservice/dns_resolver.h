@@ -17,7 +17,8 @@ struct dns_query;
 /* The answer to one query, borrowed by the callback.  status is an
  * ARES_* code (ARES_SUCCESS, ARES_ENOTFOUND for NXDOMAIN, ARES_ENODATA
  * for no record of that type, ARES_ETIMEOUT, ...); abuf is the raw
- * DNS response for the ares_parse_*_reply functions. */
+ * DNS response for the ares_parse_*_reply functions (NULL if no response
+ * arrived, as on a timeout). */
 struct dns_answer {
     int status;
     const char *error; /* ares_strerror(status) */
@@ -34,24 +35,30 @@ struct dns_resolver_options {
 };
 
 /* Returns 0 with *out (free with dns_resolver_free()), or -1 with an
- * allocated reason in *cause (c-ares failed, a server is not an address). */
+ * allocated reason in *cause (c-ares failed, a server is not an address).
+ * opt may be NULL for the system's servers and the defaults. */
 int dns_resolver_new(uv_loop_t *loop, const struct dns_resolver_options *opt, struct dns_resolver **out,
                      char **cause);
 
 /*
  * Queries name for records of type (ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_ns,
  * ns_t_txt, ns_t_cname, ns_t_soa, ns_t_ptr from <arpa/nameser.h>), class
- * IN.  cb runs exactly once, from the loop, unless cancelled.
+ * IN.  cb runs exactly once, from the loop, unless cancelled.  The
+ * returned query is valid until its callback starts or it is cancelled;
+ * NULL (and cb never runs) once dns_resolver_free() has been called.
  */
 struct dns_query *dns_resolver_query(struct dns_resolver *r, const char *name, int type, dns_resolver_cb cb,
                                      void *arg);
 
-/* Cancels a query; its callback will not run.  NULL is a no-op. */
+/* Cancels a query; its callback will not run.  NULL is a no-op.  c-ares
+ * cannot abandon one query, so it stays in flight (until answered or
+ * timed out) and is then dropped. */
 void dns_query_cancel(struct dns_query *q);
 
 /* The reverse-lookup name of an IPv4 or IPv6 literal
- * ("203.0.113.7" -> "7.113.0.203.in-addr.arpa").  Returns allocated, or
- * NULL if addr is not an IP literal. */
+ * ("203.0.113.7" -> "7.113.0.203.in-addr.arpa"); an IPv4-mapped IPv6
+ * address (::ffff:203.0.113.7) gets the in-addr.arpa name of its IPv4
+ * address.  Returns allocated, or NULL if addr is not an IP literal. */
 char *dns_resolver_reverse_name(const char *addr);
 
 /* Cancels every query (no callbacks), destroys the channel and frees the

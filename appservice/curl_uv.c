@@ -387,6 +387,12 @@ curl_uv_active(const struct curl_uv *cu)
     return cu->active;
 }
 
+uv_loop_t *
+curl_uv_loop(const struct curl_uv *cu)
+{
+    return cu->loop;
+}
+
 /*
  * Ends the transfers that are over: first those for which no socket could
  * be watched, then those curl reports done.  Each record is taken out

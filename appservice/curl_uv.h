@@ -48,6 +48,10 @@ void curl_uv_remove(struct curl_uv *cu, CURL *easy);
 /* Number of transfers under way. */
 unsigned curl_uv_active(const struct curl_uv *cu);
 
+/* The loop cu runs on (borrowed), for clients that need timers of their
+ * own on it. */
+uv_loop_t *curl_uv_loop(const struct curl_uv *cu);
+
 /*
  * Aborts every transfer (their callbacks are not called), closes the
  * timer and the polls, and frees cu in the last close callback, so that

@@ -7,7 +7,19 @@
  * made earlier): loopback, private (RFC 1918, fc00::/7), link-local,
  * unspecified, multicast, CGNAT (100.64.0.0/10) and other reserved ranges
  * are refused unless the bridge's configuration allows that network
- * explicitly (tests allow 127.0.0.1/32).
+ * explicitly (tests allow 127.0.0.1/32).  The documentation ranges
+ * (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are
+ * refused too: tests and examples use them as public attackers' addresses
+ * in the text of rooms, but no tool API lives there, so a lookup that
+ * connects to one must be allowed like any other range.  IPv4-mapped and
+ * NAT64 addresses are judged by the IPv4 address they carry; the full
+ * table is in net_ranges.c.  A connection curl reuses is checked again
+ * before each request; proxies from the environment are not used.
+ *
+ * Only http and https are spoken, on the first URL and on redirects.
+ * Redirects are followed by this module (at most 5), and a hop to another
+ * origin (scheme, host or port) drops the request's header lines, which
+ * may hold API keys, for the rest of the call.
  *
  * Unlike hs_client, nothing is retried here: a tool's quota is the
  * analyst's, and the bridge decides what to tell the room.
@@ -41,13 +53,14 @@ struct tool_http_request {
     size_t body_len;
     long timeout_ms;                 /* whole request; 0: 30 s */
     size_t max_response;             /* bytes; 0: 16 MiB; larger responses fail */
-    int follow_redirects;            /* at most 5, each guarded */
+    int follow_redirects;            /* at most 5, each guarded; another origin gets no headers */
 };
 
 enum tool_http_failure {
     TOOL_HTTP_OK,           /* a response arrived (whatever its status) */
-    TOOL_HTTP_BLOCKED,      /* the guard refused the address */
-    TOOL_HTTP_NETWORK,      /* DNS, connection, TLS or protocol failure */
+    TOOL_HTTP_BLOCKED,      /* the guard refused the address, or a scheme other than http(s) */
+    TOOL_HTTP_NETWORK,      /* DNS, connection, TLS or protocol failure; also a request that cannot
+                             * be made (malformed URL, method or header line), more than 5 redirects */
     TOOL_HTTP_TIMEOUT,
     TOOL_HTTP_TOO_LARGE,
 };
@@ -56,7 +69,7 @@ enum tool_http_failure {
 struct tool_http_response {
     enum tool_http_failure failure;
     long status;              /* HTTP status when failure is TOOL_HTTP_OK */
-    const char *body;         /* NUL-terminated, may hold NULs before len */
+    const char *body;         /* NUL-terminated, may hold NULs before len; "" on failures, never NULL */
     size_t len;
     struct json_object *json; /* the body parsed, if it is JSON; else NULL */
     const char *content_type; /* or NULL */
@@ -84,7 +97,8 @@ void tool_http_cancel(struct tool_http_call *call);
 void tool_http_free(struct tool_http *th);
 
 /* 1 if the address (IPv4 or IPv6 literal) is in a range the guard refuses
- * and no allowed network covers it.  For the tests and the log. */
+ * and no allowed network covers it, or is no address at all.  th may be
+ * NULL: no network is allowed.  For the tests and the log. */
 int tool_http_address_blocked(const struct tool_http *th, const char *address);
 
 #endif

@@ -55,13 +55,15 @@ struct indicator_list {
 };
 
 /*
- * Classifies one value (already refanged), e.g. what an analyst typed
- * after !enrich.  Returns the type, or 0 if it is none of them.  *norm
- * gets the normalised value (allocated, free with free()).
+ * Classifies one value, e.g. what an analyst typed after !enrich; it is
+ * refanged first and surrounding white space ignored.  Returns the type,
+ * or 0 if it is none of them.  *norm (when norm is not NULL) gets the
+ * normalised value (allocated, free with free()), or NULL on 0.
  */
 unsigned indicator_detect(const char *value, char **norm);
 
-/* Finds every indicator in text, in order, each once. */
+/* Finds every indicator in text, in order, each once.  out is
+ * overwritten (not appended to); empty it with indicator_list_clear(). */
 void indicator_extract(const char *text, struct indicator_list *out);
 void indicator_list_clear(struct indicator_list *list);
 

@@ -447,6 +447,15 @@ indicator_scan_ambiguous(const char *tld, size_t len)
     return 0;
 }
 
+/* 1 if the first label of the name [a, b) is label, in lower case. */
+static int
+indicator_scan_first_label(const struct indicator_scan *s, size_t a, size_t b, const char *label)
+{
+    size_t n = strlen(label);
+
+    return b - a > n && memcmp(s->t + a, label, n) == 0 && s->t[a + n] == '.';
+}
+
 /* Considers the domain candidate [a, b) of a host name run: trims dots
  * and hyphens at either end, validates it, and applies the prose rules to
  * what was not written defanged. */
@@ -474,6 +483,13 @@ indicator_scan_domain(struct indicator_scan *s, size_t a, size_t b)
         /* "home.It was late", System.Net: a sentence or a namespace. */
         if (b - tld >= 2 && s->t[tld] >= 'A' && s->t[tld] <= 'Z' && s->t[tld + 1] >= 'a' && s->t[tld + 1] <= 'z')
             return;
+        /* com.google.android, org.example.app: a Java package or an
+         * application ID (reverse DNS); self.host, this.email: a member
+         * in a code snippet. */
+        if (indicator_scan_first_label(s, a, b, "com") || indicator_scan_first_label(s, a, b, "org") ||
+            indicator_scan_first_label(s, a, b, "net") || indicator_scan_first_label(s, a, b, "self") ||
+            indicator_scan_first_label(s, a, b, "this"))
+            return;
         /* os.path.join(), foo.app(): a call in a code snippet. */
         if (b < s->len && s->t[b] == '(')
             return;
@@ -497,6 +513,13 @@ indicator_scan_domains(struct indicator_scan *s)
         }
         while (j < s->len && indicator_scan_host_char(s->t[j]))
             j++;
+        /* ".example.com" after a non-ASCII label: the tail of an
+         * internationalised name written in Unicode, which this module
+         * does not recognise; its ASCII tail would be a different name. */
+        if (s->t[i] == '.' && i > 0 && (unsigned char)s->t[i - 1] >= 0x80) {
+            i = j;
+            continue;
+        }
         a = i;
         /* Glued to a word on the left ("_dmarc.example.com",
          * "bücher.de"): the first label is part of that word. */

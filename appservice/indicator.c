@@ -58,6 +58,7 @@ struct indicator_seen {
     char *key;
 };
 
+/* Returns the name of one type bit, NULL for 0 or a combination. */
 const char *
 indicator_type_name(unsigned type)
 {
@@ -67,6 +68,7 @@ indicator_type_name(unsigned type)
     return NULL;
 }
 
+/* Returns the bits a name or alias stands for (any case), 0 if unknown. */
 unsigned
 indicator_type_parse(const char *name)
 {
@@ -118,6 +120,7 @@ indicator_detect_type(const char *s, size_t len)
     return 0;
 }
 
+/* Classifies one typed value after refanging and trimming it. */
 unsigned
 indicator_detect(const char *value, char **norm)
 {
@@ -150,6 +153,8 @@ out:
     return type;
 }
 
+/* Refangs, scans, normalises and deduplicates; offsets go through the
+ * refang map back to the original bytes. */
 void
 indicator_extract(const char *text, struct indicator_list *out)
 {
@@ -196,6 +201,7 @@ indicator_extract(const char *text, struct indicator_list *out)
     indicator_refang_release(&r);
 }
 
+/* Frees every value and the array; NULL is a no-op. */
 void
 indicator_list_clear(struct indicator_list *list)
 {

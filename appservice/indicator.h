@@ -63,7 +63,11 @@ struct indicator_list {
 unsigned indicator_detect(const char *value, char **norm);
 
 /* Finds every indicator in text, in order, each once.  out is
- * overwritten (not appended to); empty it with indicator_list_clear(). */
+ * overwritten (not appended to); empty it with indicator_list_clear().
+ * What lies inside a URL or an e-mail address is not reported apart (a
+ * separate mention of the same host is).  Matrix IDs (@alice:example.org,
+ * #room:example.org, !id:example.org) are neither e-mail addresses nor
+ * domains: nothing inside them is reported. */
 void indicator_extract(const char *text, struct indicator_list *out);
 void indicator_list_clear(struct indicator_list *list);
 

@@ -143,6 +143,7 @@ indicator_defang_span(const char *s, size_t len, unsigned type)
     return b.s;
 }
 
+/* Defangs one value (refanged first, so defanging twice changes nothing). */
 char *
 indicator_defang(const char *value, unsigned type)
 {
@@ -160,6 +161,7 @@ indicator_defang(const char *value, unsigned type)
     return out;
 }
 
+/* Defangs every indicator of a text in place of what was written. */
 char *
 indicator_defang_text(const char *text)
 {

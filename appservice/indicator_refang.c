@@ -59,6 +59,7 @@ indicator_refang_scheme(const char *text, size_t len, size_t i)
     return n;
 }
 
+/* Refangs text into out->text, recording where each byte came from. */
 void
 indicator_refang_mapped(const char *text, size_t len, struct indicator_refanged *out)
 {
@@ -72,7 +73,8 @@ indicator_refang_mapped(const char *text, size_t len, struct indicator_refanged 
         unsigned char c = (unsigned char)text[i];
         size_t n = 0;
 
-        if (c == '[' || c == '(' || c == '{') {
+        /* The byte after the bracket rules out most brackets at once. */
+        if ((c == '[' || c == '(' || c == '{') && i + 2 < len && strchr(".@:dDaA", text[i + 1]) != NULL) {
             for (size_t k = 0; k < sizeof(indicator_refang_notations) / sizeof(indicator_refang_notations[0]); k++) {
                 const struct indicator_refang_notation *nt = &indicator_refang_notations[k];
                 size_t flen = strlen(nt->from);
@@ -116,6 +118,7 @@ indicator_refang_mapped(const char *text, size_t len, struct indicator_refanged 
     out->len = o;
 }
 
+/* Frees what indicator_refang_mapped() allocated; NULL is a no-op. */
 void
 indicator_refang_release(struct indicator_refanged *r)
 {
@@ -128,6 +131,7 @@ indicator_refang_release(struct indicator_refanged *r)
     r->len = 0;
 }
 
+/* Refangs a NUL-terminated text (NULL gives ""). */
 char *
 indicator_refang(const char *text)
 {

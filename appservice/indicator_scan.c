@@ -242,12 +242,16 @@ indicator_scan_urls(struct indicator_scan *s)
     size_t p = 0;
 
     while (p + 3 <= s->len) {
-        const char *sep = memmem(s->t + p, s->len - p, "://", 3);
+        const char *sep = memchr(s->t + p, ':', s->len - p);
         size_t q, b, a, ae, end;
 
         if (sep == NULL)
             break;
         q = (size_t)(sep - s->t);
+        if (q + 3 > s->len || s->t[q + 1] != '/' || s->t[q + 2] != '/') {
+            p = q + 1;
+            continue;
+        }
         a = q + 3;
         b = q;
         while (b > p && q - b < 6 && indicator_is_alpha((unsigned char)s->t[b - 1]))
@@ -468,8 +472,19 @@ indicator_scan_domain(struct indicator_scan *s, size_t a, size_t b)
         a++;
     while (b > a && (s->t[b - 1] == '.' || s->t[b - 1] == '-'))
         b--;
-    if (b - a < 3 || !indicator_valid_domain(s->t + a, b - a, &labels))
+    if (b - a < 3)
         return;
+    if (!indicator_valid_domain(s->t + a, b - a, &labels)) {
+        size_t h = b;
+
+        /* "evil.com-based": a hyphen glued to the TLD starts a word. */
+        for (size_t k = b; k > a && s->t[k - 1] != '.'; k--)
+            if (s->t[k - 1] == '-')
+                h = k - 1;
+        if (h == b || !indicator_valid_domain(s->t + a, h - a, &labels))
+            return;
+        b = h;
+    }
     /* "first.name@example.com": the local part of an address, not a
      * domain, even when the address is not valid. */
     if (b < s->len && s->t[b] == '@')
@@ -636,6 +651,8 @@ indicator_scan_cmp(const void *x, const void *y)
     return indicator_scan_rank(a->type) - indicator_scan_rank(b->type);
 }
 
+/* Runs every scanner, sorts the candidates and keeps the first of any
+ * overlapping ones; the candidates' array becomes out's. */
 void
 indicator_scan(const struct indicator_refanged *r, struct indicator_span_list *out)
 {

@@ -172,6 +172,7 @@ indicator_tlds_cmp(const void *k, const void *e)
     return key->len < tlen ? -1 : key->len > tlen ? 1 : 0;
 }
 
+/* Looks a label up in the sorted list. */
 int
 indicator_tlds_known(const char *label, size_t len)
 {

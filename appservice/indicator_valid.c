@@ -21,6 +21,7 @@
 /* Longest textual IPv6 address with an embedded IPv4 one, without the NUL. */
 #define INDICATOR_VALID_IPV6_MAX 45
 
+/* Checks a dotted quad with inet_pton(). */
 int
 indicator_valid_ipv4(const char *s, size_t len)
 {
@@ -36,6 +37,8 @@ indicator_valid_ipv4(const char *s, size_t len)
     return inet_pton(AF_INET, buf, addr) == 1;
 }
 
+/* Checks an IPv6 address with inet_pton() and writes it back with
+ * inet_ntop(). */
 int
 indicator_valid_ipv6(const char *s, size_t len, char *out)
 {
@@ -53,6 +56,7 @@ indicator_valid_ipv6(const char *s, size_t len, char *out)
     return 1;
 }
 
+/* Checks the syntax of each label and that the last is a TLD. */
 int
 indicator_valid_domain(const char *s, size_t len, size_t *labels)
 {
@@ -83,6 +87,7 @@ indicator_valid_domain(const char *s, size_t len, size_t *labels)
     return 1;
 }
 
+/* Checks a local part: the dot-atom subset that appears in practice. */
 int
 indicator_valid_email_local(const char *s, size_t len)
 {
@@ -99,6 +104,7 @@ indicator_valid_email_local(const char *s, size_t len)
     return 1;
 }
 
+/* Tells a hash by its length in hex digits. */
 unsigned
 indicator_valid_hash(const char *s, size_t len)
 {
@@ -117,6 +123,7 @@ indicator_valid_hash(const char *s, size_t len)
     }
 }
 
+/* Matches a CVE ID at the start of s. */
 size_t
 indicator_valid_cve(const char *s, size_t len)
 {
@@ -136,6 +143,7 @@ indicator_valid_cve(const char *s, size_t len)
     return n - 9 >= 4 && n - 9 < 20 ? n : 0;
 }
 
+/* Matches an AS number at the start of s: 1 to 4294967295, no leading zero. */
 size_t
 indicator_valid_asn(const char *s, size_t len)
 {
@@ -162,6 +170,7 @@ indicator_valid_asn(const char *s, size_t len)
     return i;
 }
 
+/* Matches http, https or ftp and "://" at the start of s. */
 size_t
 indicator_valid_scheme(const char *s, size_t len)
 {
@@ -221,6 +230,7 @@ indicator_valid_split_authority(const char *s, size_t len, const char **host, si
     return colon == NULL || indicator_valid_port(colon + 1, (size_t)(end - colon - 1)) == 0;
 }
 
+/* Checks a URL authority: printable ASCII, a valid host and port. */
 int
 indicator_valid_authority(const char *s, size_t len)
 {
@@ -245,6 +255,7 @@ indicator_valid_lower(char *s, size_t len)
         s[i] = indicator_lower(s[i]);
 }
 
+/* Returns the normal form of a value already known to be of its type. */
 char *
 indicator_valid_normalise(enum indicator_type type, const char *s, size_t len)
 {

@@ -67,6 +67,8 @@ static const struct extract_case extract_cases[] = {
      "\xe8\x8e\xb7",
      {{IND_DOMAIN, "evil.com", "evil.com"}, {IND_DOMAIN, "evil.org", "evil.org"}}},
     {"_dmarc.example.com TXT", {{IND_DOMAIN, "example.com", "example.com"}}},
+    {"an evil.com-based kit, evil.org's owner",
+     {{IND_DOMAIN, "evil.com", "evil.com"}, {IND_DOMAIN, "evil.org", "evil.org"}}},
     {"three labels: a.b.zip, x.y.sh and docs.python.py",
      {{IND_DOMAIN, "a.b.zip", "a.b.zip"},
       {IND_DOMAIN, "x.y.sh", "x.y.sh"},
@@ -504,6 +506,16 @@ test_large(void)
                               64496 + i % 1000);
     found = timed_extract("1 MB realistic text", text, 1.0);
     ok(found > 10000, "1 MB realistic text: indicators found (%zu)", found);
+    {
+        double t0 = now(), t;
+        char *d = indicator_defang_text(text);
+
+        t = now() - t0;
+        printf("# defang_text of the 1 MB realistic text: %.3f s\n", t);
+        ok(t < 1.0, "defang_text of 1 MB in under 1.0 s");
+        is_int(timed_extract("1 MB realistic text, defanged", d, 1.0), found, "defanged, the same indicators");
+        free(d);
+    }
     free(text);
     for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
         char name[64];

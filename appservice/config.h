@@ -119,6 +119,7 @@ struct config {
         char *username_template;             /* bridge.username_template: "soc_{name}" */
         char *command_prefix;                /* bridge.command_prefix: "!" */
         uint64_t command_max_age;            /* bridge.command_max_age: ms */
+        uint64_t confirm_timeout;            /* bridge.confirm_timeout: ms */
         struct config_level_map permissions; /* bridge.permissions */
     } bridge;
 

@@ -24,6 +24,7 @@
 
 #include "as_api.h"
 #include "bots.h"
+#include "bridge_host.h"
 #include "config.h"
 #include "curl_uv.h"
 #include "daemon.h"
@@ -56,6 +57,7 @@ struct daemon {
     struct curl_uv *cu;
     struct hs_client *hc;
     struct bots *bots;
+    struct bridge_host *bridges;
     struct outbox *outbox;
     struct router *router;
     struct as_api *api;
@@ -327,6 +329,16 @@ daemon_start(struct daemon *d, const char *registration_path)
     d->cu = curl_uv_new(&d->loop);
     d->hc = hs_client_new(&d->loop, d->cu, &hopt);
     d->bots = bots_new(&d->loop, d->cfg, d->hc);
+    {
+        struct bridge_host_options bopt = {
+            .loop = &d->loop, .cfg = d->cfg, .cu = d->cu, .store = d->store, .bots = d->bots, .hc = d->hc};
+
+        if (bridge_host_new(&bopt, &d->bridges, &errs) != 0) {
+            daemon_print_errors(&errs);
+            config_errors_free(&errs);
+            return -1;
+        }
+    }
     d->outbox = outbox_new(&d->loop, d->store, d->hc, d->bots);
     ropt.loop = &d->loop;
     ropt.cfg = d->cfg;
@@ -334,6 +346,7 @@ daemon_start(struct daemon *d, const char *registration_path)
     ropt.bots = d->bots;
     ropt.outbox = d->outbox;
     ropt.hc = d->hc;
+    ropt.bridges = d->bridges;
     d->router = router_new(&ropt);
     metrics_set_outbox_depth_fn(daemon_outbox_depth, d);
 
@@ -408,6 +421,7 @@ daemon_teardown(struct daemon *d)
     if (d->hc != NULL)
         hs_client_cancel(d->ping_call);
     router_free(d->router);
+    bridge_host_free(d->bridges);
     outbox_free(d->outbox);
     as_api_free(d->api);
     bots_free(d->bots);

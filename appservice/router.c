@@ -12,6 +12,7 @@
 #include <uthash.h>
 
 #include "bots.h"
+#include "bridge_host.h"
 #include "clock.h"
 #include "command_line.h"
 #include "config.h"
@@ -47,6 +48,14 @@ router_on_save_timer(uv_timer_t *t)
     router_save_position(t->data);
 }
 
+/* The outbox delivered an entry: a confirmation question may wait for
+ * its event ID. */
+static void
+router_on_sent(int64_t id, const char *event_id, void *arg)
+{
+    router_confirm_sent(arg, id, event_id);
+}
+
 struct router *
 router_new(const struct router_options *opt)
 {
@@ -58,6 +67,8 @@ router_new(const struct router_options *opt)
     r->bots = opt->bots;
     r->outbox = opt->outbox;
     r->hc = opt->hc;
+    r->bridges = opt->bridges;
+    outbox_set_sent_hook(r->outbox, router_on_sent, r);
     if (uv_timer_init(r->loop, &r->timer) != 0)
         abort();
     r->timer.data = r;
@@ -277,126 +288,72 @@ router_invite(struct router *r, const struct router_event *ev)
     free(reason);
 }
 
-/* Frees a job and unlinks it from the running list. */
-static void
-router_job_free(struct router_job *job)
+int
+router_record(struct router *r, const struct router_event *ev, const char *bridge, const char *command,
+              const char *args_json)
 {
-    struct router *r = job->r;
-
-    for (struct router_job **p = &r->jobs; *p != NULL; p = &(*p)->next) {
-        if (*p == job) {
-            *p = job->next;
-            r->running--;
-            break;
-        }
-    }
-    free(job->event_id);
-    free(job->room_id);
-    free(job->sender);
-    free(job->thread_root);
-    free(job->command);
-    free(job->args);
-    free(job);
-    if (r->stopping && r->running == 0 && r->done != NULL) {
-        void (*done)(void *) = r->done;
-
-        r->done = NULL;
-        done(r->done_arg);
-    }
-}
-
-void
-router_job_finish(struct router_job *job, enum store_command_status status, const char *body, const char *html,
-                  struct json_object *result)
-{
-    struct router *r = job->r;
-    struct reply_target t = {.event_id = job->event_id, .thread_root = job->thread_root};
-    struct json_object *content = reply_notice(&t, body, html, result);
-    struct store_outbox_new e = {
-        .room_id = job->room_id,
-        .user_id = job->bot->user_id,
-        .kind = STORE_OUTBOX_SEND,
-        .event_type = "m.room.message",
-        .cause_event_id = job->event_id,
-    };
-    char *cause = NULL;
-    int64_t id = 0;
-
-    e.content = json_object_to_json_string_ext(content, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    /* The answer and the command's outcome are one write: a crash leaves
-     * the command running (run again at the next start), never answered
-     * but unrecorded or recorded but unanswered. */
-    struct store_command_outcome outcome = {.status = status, .detail = body};
-
-    if (store_begin(r->store, &cause) != 0 || store_outbox_add(r->store, &e, &id, &cause) != 0 ||
-        (outcome.reply_outbox_id = id, store_command_finish(r->store, job->event_id, &outcome, &cause)) != 0 ||
-        store_commit(r->store, &cause) != 0) {
-        log_error("router: cannot record the answer to %s: %s", job->event_id, cause);
-        free(cause);
-        store_rollback(r->store);
-    } else {
-        metrics_add(METRICS_COMMANDS, 1);
-        outbox_kick(r->outbox);
-    }
-    json_object_put(content);
-    router_job_free(job);
-}
-
-/* Starts a job for a command: recorded once, then checked and run. */
-static void
-router_command(struct router *r, const struct router_event *ev, struct bot *bot, const char *word, const char *args,
-               int resume)
-{
-    const struct router_builtin *b = router_builtin_find(word);
     struct store_command rec = {
         .event_id = ev->event_id,
         .room_id = ev->room_id,
         .sender = ev->sender,
-        .command = b != NULL ? b->name : word,
-        .args_json = NULL,
+        .bridge = bridge,
+        .command = command,
+        .args_json = args_json,
         .received_at = ev->origin_server_ts,
     };
+    int inserted = 0;
+    char *cause = NULL;
+
+    if (store_command_insert(r->store, &rec, &inserted, &cause) != 0) {
+        log_error("router: cannot record the command %s: %s", ev->event_id, cause);
+        free(cause);
+        return -1;
+    }
+    return inserted;
+}
+
+int
+router_check_stale(struct router_job *job)
+{
+    struct router *r = job->r;
+    int64_t age = job->received_at - job->origin_server_ts;
+    char *ago, *limit, *body;
+
+    if (age <= (int64_t)r->cfg->bridge.command_max_age)
+        return 0;
+    ago = router_duration_words(age);
+    limit = router_duration_words((int64_t)r->cfg->bridge.command_max_age);
+    body = xasprintf("I did not run %s%s: it was sent %s ago, while warroom was not running, and commands older "
+                     "than %s are not run. Send it again if it is still needed.",
+                     r->cfg->bridge.command_prefix, job->command, ago, limit);
+    log_info("router: %s from %s is %s old; not run", job->command, job->sender, ago);
+    router_job_finish(job, STORE_COMMAND_STALE, body, NULL, NULL);
+    free(ago);
+    free(limit);
+    free(body);
+    return 1;
+}
+
+/* Runs a built-in command: recorded once, checked, run. */
+static void
+router_builtin(struct router *r, const struct router_event *ev, struct bot *bot, const struct router_builtin *b,
+               const char *word, const char *args, int resume)
+{
+    struct permissions_decision d = permissions_resolve(&r->cfg->bridge.permissions, ev->sender);
+    const char *name = b != NULL ? b->name : word;
     struct router_job *job;
-    struct permissions_decision d;
-    int inserted = 1;
-    char *cause = NULL, *args_json = NULL;
-    int64_t age;
 
     if (!resume) {
         struct json_object *a = json_object_new_object();
+        int recorded;
 
         json_object_object_add(a, "text", json_object_new_string(args));
-        args_json = xstrdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+        recorded = router_record(r, ev, NULL, name, json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
         json_object_put(a);
-        rec.args_json = args_json;
-        if (store_command_insert(r->store, &rec, &inserted, &cause) != 0) {
-            log_error("router: cannot record the command %s: %s", ev->event_id, cause);
-            free(cause);
-            free(args_json);
-            return;
-        }
-        free(args_json);
-        if (!inserted)
-            return; /* handled before: offered again after a restart */
+        if (recorded != 1)
+            return; /* handled before (offered again after a restart), or not recordable */
     }
-    job = xcalloc(1, sizeof(*job));
-    job->r = r;
-    job->bot = bot;
-    job->event_id = xstrdup(ev->event_id);
-    job->room_id = xstrdup(ev->room_id);
-    job->sender = xstrdup(ev->sender);
-    job->command = xstrdup(rec.command);
-    job->args = xstrdup(args);
-    job->origin_server_ts = ev->origin_server_ts;
-    job->received_at = clock_now_ms();
-    if (reply_thread_root(ev->content) != NULL)
-        job->thread_root = xstrdup(reply_thread_root(ev->content));
-    job->next = r->jobs;
-    r->jobs = job;
-    r->running++;
-
-    d = permissions_resolve(&r->cfg->bridge.permissions, ev->sender);
-    job->level = d.level;
+    job = router_job_new(r, ev, bot, name, args, NULL, d);
     if (b == NULL) {
         char *body = xasprintf("I do not know the command \"%s\". Send %shelp for what you may run.", word,
                                r->cfg->bridge.command_prefix);
@@ -417,23 +374,26 @@ router_command(struct router *r, const struct router_event *ev, struct bot *bot,
         free(body);
         return;
     }
-    age = job->received_at - ev->origin_server_ts;
-    if (age > (int64_t)r->cfg->bridge.command_max_age) {
-        char *ago = router_duration_words(age), *limit = router_duration_words((int64_t)r->cfg->bridge.command_max_age);
-        char *body = xasprintf("I did not run %s%s: it was sent %s ago, while warroom was not running, and "
-                               "commands older than %s are not run. Send it again if it is still needed.",
-                               r->cfg->bridge.command_prefix, b->name, ago, limit);
-
-        free(ago);
-        free(limit);
-
-        router_job_finish(job, STORE_COMMAND_STALE, body, NULL, NULL);
-        free(body);
+    if (router_check_stale(job))
         return;
-    }
     log_info("router: %s runs %s%s in %s (level %s by rule '%s')", ev->sender, r->cfg->bridge.command_prefix, b->name,
              ev->room_id, permissions_level_name(d.level), d.rule);
     b->run(job);
+}
+
+/* The bot that answers: the one addressed, else the tool's, else the main
+ * bot; it must be in the room (NULL if none is). */
+static struct bot *
+router_answerer(struct router *r, const char *room_id, struct bot *addressed, const struct bridge *tool)
+{
+    struct bot *candidates[3] = {addressed, tool != NULL ? bridge_host_bot(r->bridges, tool) : NULL,
+                                 bots_main(r->bots)};
+
+    for (size_t i = 0; i < 3; i++) {
+        if (candidates[i] != NULL && router_bot_joined(r, candidates[i], room_id))
+            return candidates[i];
+    }
+    return NULL;
 }
 
 /* A message: if it holds a command for one of our bots, run it. */
@@ -442,6 +402,8 @@ router_message(struct router *r, const struct router_event *ev, int resume)
 {
     struct command_line cl;
     struct bot *dm_bot = NULL, *answerer;
+    const struct bridge *tool = NULL, *bot_tool;
+    const struct router_builtin *builtin;
     const char *rest;
     char *word;
 
@@ -456,16 +418,27 @@ router_message(struct router *r, const struct router_event *ev, int resume)
         free(word);
         word = xstrdup("help");
     }
-    /* Prefixed text that names no command of ours may be for another bot
-     * in the room: only answer it when a bot was addressed. */
-    if (router_builtin_find(word) == NULL && cl.bot == NULL)
+    builtin = router_builtin_find(word);
+    tool = builtin == NULL ? bridge_host_find(r->bridges, word) : NULL;
+    bot_tool = cl.bot != NULL ? bridge_host_bridge_of(r->bridges, cl.bot) : NULL;
+    if (builtin == NULL && tool == NULL && bot_tool != NULL) {
+        /* "@soc_dns: mx example.com", or "mx example.com" in a direct chat
+         * with the DNS bot: the tool is the bot's. */
+        tool = bot_tool;
+        rest = cl.text;
+    }
+    /* Prefixed text that names nothing of ours may be for another bot in
+     * the room: only answer it when one of ours was addressed. */
+    if (builtin == NULL && tool == NULL && cl.bot == NULL)
         goto out;
-    answerer = cl.bot != NULL ? cl.bot : bots_main(r->bots);
-    if (!router_bot_joined(r, answerer, ev->room_id)) {
-        log_debug("router: %s is not in %s; not answering %s", answerer->user_id, ev->room_id, ev->event_id);
+    if ((answerer = router_answerer(r, ev->room_id, cl.bot, tool)) == NULL) {
+        log_debug("router: none of warroom's bots is in %s; not answering %s", ev->room_id, ev->event_id);
         goto out;
     }
-    router_command(r, ev, answerer, word, rest, resume);
+    if (tool != NULL)
+        router_bridge_command(r, ev, answerer, tool, rest, resume);
+    else
+        router_builtin(r, ev, answerer, builtin, word, rest, resume);
 out:
     free(word);
     command_line_clear(&cl);
@@ -486,6 +459,8 @@ router_offer_event(struct router *r, struct json_object *json, int resume)
         return;
     if (strcmp(ev.type, "m.room.member") == 0)
         router_invite(r, &ev);
+    else if (strcmp(ev.type, "m.reaction") == 0)
+        router_confirm_reaction(r, &ev);
     else if (strcmp(ev.type, "m.room.message") == 0 && !r->stopping)
         router_message(r, &ev, resume);
 }
@@ -551,7 +526,7 @@ router_on_running(const char *event_id, void *arg)
 int
 router_start(struct router *r, char **cause)
 {
-    static const char *const types[] = {"m.room.message", "m.room.member", NULL};
+    static const char *const types[] = {"m.room.message", "m.room.member", "m.reaction", NULL};
     char *value = NULL;
 
     if (store_meta_get(r->store, "router.txn_seq", &value, cause) != 0)
@@ -608,13 +583,11 @@ router_free(struct router *r)
     if (r == NULL)
         return;
     r->done = NULL;
-    while (r->jobs != NULL) {
-        struct router_job *job = r->jobs;
-
-        hs_client_cancel(job->call);
-        job->call = NULL;
-        router_job_free(job);
-    }
+    /* What still runs stays recorded as running, and runs again at the
+     * next start. */
+    while (r->jobs != NULL)
+        router_job_abandon(r->jobs);
+    outbox_set_sent_hook(r->outbox, NULL, NULL);
     router_save_position(r);
     router_rooms_clear(r);
     uv_close((uv_handle_t *)&r->timer, router_on_close);

@@ -31,6 +31,7 @@ struct outbox;
 struct hs_client;
 struct txn;
 struct router;
+struct bridge_host;
 
 struct router_options {
     uv_loop_t *loop;
@@ -39,6 +40,7 @@ struct router_options {
     struct bots *bots;
     struct outbox *outbox;
     struct hs_client *hc;
+    struct bridge_host *bridges; /* the tool bridges */
 };
 
 /* Returns allocated, free with router_free(). */

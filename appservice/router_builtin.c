@@ -1,10 +1,11 @@
 /*
  * The main bot's own commands, which exercise the whole path (homeserver,
  * store, router, outbox, homeserver) before any tool bridge exists:
- *   !ping  measures the round trip homeserver -> warroom -> homeserver
- *          with the appservice ping (Matrix 1.7), and how long the
- *          command took to reach warroom;
- *   !help  lists what the caller may run, and nothing else.
+ *   !ping    measures the round trip homeserver -> warroom -> homeserver
+ *            with the appservice ping (Matrix 1.7), and how long the
+ *            command took to reach warroom;
+ *   !help    lists what the caller may run, and nothing else (router_help.c);
+ *   !enrich  asks every tool about an indicator (router_enrich.c).
  */
 #include "autoconfig.h"
 
@@ -23,7 +24,6 @@
 #include "xmalloc.h"
 
 static void router_builtin_ping(struct router_job *job);
-static void router_builtin_help(struct router_job *job);
 
 const struct router_builtin router_builtins[] = {
     {.name = "ping",
@@ -32,10 +32,15 @@ const struct router_builtin router_builtins[] = {
      .level = PERM_GUEST,
      .run = router_builtin_ping},
     {.name = "help",
-     .usage = "help",
-     .help = "list the commands you may run",
+     .usage = "help [tool [command]]",
+     .help = "list the commands you may run, or explain one",
      .level = PERM_GUEST,
-     .run = router_builtin_help},
+     .run = router_help_run},
+    {.name = "enrich",
+     .usage = "enrich <indicator>",
+     .help = "ask every tool that knows this kind of indicator, and sum up their verdicts",
+     .level = PERM_ANALYST,
+     .run = router_enrich_run},
     {.name = NULL},
 };
 
@@ -115,45 +120,8 @@ router_builtin_ping(struct router_job *job)
     req.timeout_ms = 15000;
     req.retry = HS_RETRY_NONE;
     job->call = hs_client_request(r->hc, &req, router_builtin_on_ping, job);
+    router_job_started(job);
     json_object_put(body);
     free(path);
     free(txn);
-}
-
-static void
-router_builtin_help(struct router_job *job)
-{
-    const char *prefix = job->r->cfg->bridge.command_prefix;
-    char *body = xstrdup("Commands you may run:"), *html = xstrdup("<p>Commands you may run:</p><ul>");
-    struct json_object *result = json_object_new_object(), *list = json_object_new_array();
-
-    for (const struct router_builtin *b = router_builtins; b->name != NULL; b++) {
-        char *usage, *help, *next;
-
-        if (job->level < b->level)
-            continue;
-        usage = reply_html_escape(b->usage);
-        help = reply_html_escape(b->help);
-        next = xasprintf("%s\n%s%s: %s", body, prefix, b->usage, b->help);
-        free(body);
-        body = next;
-        next = xasprintf("%s<li><code>%s%s</code>: %s</li>", html, prefix, usage, help);
-        free(html);
-        html = next;
-        free(usage);
-        free(help);
-        json_object_array_add(list, json_object_new_string(b->name));
-    }
-    {
-        char *next = xasprintf("%s</ul>", html);
-
-        free(html);
-        html = next;
-    }
-    json_object_object_add(result, "command", json_object_new_string("help"));
-    json_object_object_add(result, "commands", list);
-    json_object_object_add(result, "level", json_object_new_string(permissions_level_name(job->level)));
-    router_job_finish(job, STORE_COMMAND_DONE, body, html, result);
-    free(body);
-    free(html);
 }

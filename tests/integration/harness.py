@@ -499,6 +499,29 @@ def wait_reply(hs, room, command_event_id, bot=BOT, timeout=10):
     return hs.wait_for(find, timeout=timeout, what=f"the answer to {command_event_id}")
 
 
+def wait_answer(hs, room, command_event_id, bot=BOT, timeout=10):
+    """Waits for the bot's final answer to a command, as a client shows it:
+    the reply in the command's thread, or its latest edit (m.replace) once
+    that is no longer the "⏳" acknowledgement of slow work.  Returns the
+    reply event with "content" replaced by the final content (keeping the
+    reply's m.relates_to)."""
+    def find():
+        mine = bot_messages(hs, room, bot)
+        reply = next((e for e in mine if e["content"].get("m.relates_to", {}).get("m.in_reply_to", {})
+                      .get("event_id") == command_event_id), None)
+        if reply is None:
+            return None
+        content = reply["content"]
+        for e in mine:
+            rel = e["content"].get("m.relates_to", {})
+            if rel.get("rel_type") == "m.replace" and rel.get("event_id") == reply["event_id"]:
+                content = dict(e["content"]["m.new_content"], **{"m.relates_to": reply["content"]["m.relates_to"]})
+        if content.get("body", "").startswith("\u23f3"):
+            return None
+        return dict(reply, content=content)
+    return hs.wait_for(find, timeout=timeout, what=f"the answer to {command_event_id}")
+
+
 def count(wr, sql, *args):
     """One integer from warroom's database."""
     with wr.db() as db:
@@ -519,4 +542,4 @@ def metric(wr, name):
 
 __all__ = ["Tap", "Warroom", "FakeHomeserver", "MatrixError", "WaitTimeout", "FIXTURES", "DELETE", "fixture",
            "free_port", "merge", "start_pair", "tmpdir", "to_yaml", "warroom_binary", "read_registration",
-           "BOT", "ALICE", "room_with_bot", "bot_messages", "wait_reply", "count", "metric"]
+           "BOT", "ALICE", "room_with_bot", "bot_messages", "wait_reply", "wait_answer", "count", "metric"]

@@ -9,7 +9,7 @@ command older than bridge.command_max_age is not run and the room is told.
 import time
 
 import harness
-from harness import ALICE, BOT, bot_messages, count, room_with_bot, wait_reply
+from harness import ALICE, BOT, bot_messages, count, room_with_bot, wait_answer
 
 tap = harness.Tap()
 tmp = harness.tmpdir()
@@ -21,7 +21,7 @@ tap.ok(True, "the bot joined after alice (analyst) invited it")
 
 # !ping: a notice in the command's thread, with the measured round trip.
 ping = hs.send_message(room, ALICE, "!ping")
-reply = wait_reply(hs, room, ping)
+reply = wait_answer(hs, room, ping)
 content = reply["content"]
 tap.is_(content["msgtype"], "m.notice", "the answer is a notice")
 tap.ok("pong" in content["body"] and "round trip" in content["body"], f"it says pong and the round trip: {content['body']!r}")
@@ -39,7 +39,7 @@ tap.is_(count(wr, "SELECT count(*) FROM commands WHERE event_id = ? AND status =
 
 # !help lists what the caller may run.
 help_ev = hs.send_message(room, ALICE, "!help")
-body = wait_reply(hs, room, help_ev)["content"]
+body = wait_answer(hs, room, help_ev)["content"]
 tap.ok("!ping" in body["body"] and "!help" in body["body"], "!help lists !ping and !help")
 tap.ok("<ul>" in body.get("formatted_body", ""), "with an HTML list")
 
@@ -47,35 +47,35 @@ tap.ok("<ul>" in body.get("formatted_body", ""), "with an HTML list")
 mention = hs.send_message(room, ALICE, "Warroom: ping",
                           formatted_body=f'<a href="https://matrix.to/#/{BOT}">Warroom</a>: ping',
                           extra_content={"m.mentions": {"user_ids": [BOT]}})
-tap.ok("pong" in wait_reply(hs, room, mention)["content"]["body"], "a mention runs the command without !")
+tap.ok("pong" in wait_answer(hs, room, mention)["content"]["body"], "a mention runs the command without !")
 
 # A command in a thread is answered in that thread.
 root = hs.send_message(room, ALICE, "phishing wave from 203.0.113.7")
 threaded = hs.send_message(room, ALICE, "!ping", relates_to=hs.in_thread(root))
-rel = wait_reply(hs, room, threaded)["content"]["m.relates_to"]
+rel = wait_answer(hs, room, threaded)["content"]["m.relates_to"]
 tap.is_(rel["event_id"], root, "a command inside a thread is answered in that thread")
 
 # A reply's quoted fallback is not part of the command.
 replied = hs.send_message(room, ALICE, "> <@bob:localhost> is this one bad?\n\n!ping", relates_to=hs.reply_to(root))
-tap.ok("pong" in wait_reply(hs, room, replied)["content"]["body"], "a reply holding a command is run")
+tap.ok("pong" in wait_answer(hs, room, replied)["content"]["body"], "a reply holding a command is run")
 
 # Addressed but unknown: the bot says so.  Not addressed: another bot's command, left alone.
 unknown = hs.send_message(room, ALICE, "Warroom: frobnicate now",
                           extra_content={"m.mentions": {"user_ids": [BOT]}})
-tap.ok("do not know" in wait_reply(hs, room, unknown)["content"]["body"], "an unknown command addressed to the bot is answered")
+tap.ok("do not know" in wait_answer(hs, room, unknown)["content"]["body"], "an unknown command addressed to the bot is answered")
 before = len(bot_messages(hs, room))
 other = hs.send_message(room, ALICE, "!remindme 5m coffee")
 notice = hs.send_message(room, ALICE, "!ping", msgtype="m.notice")
 edited = hs.edit(room, ALICE, ping, "!help")
 marker = hs.send_message(room, ALICE, "!ping")
-wait_reply(hs, room, marker)
+wait_answer(hs, room, marker)
 tap.is_(len(bot_messages(hs, room)), before + 1,
         "no answer to another bot's !command, to a notice, or to an edit (only to the marker command)")
 
 # A direct chat: no prefix needed.
 dm = room_with_bot(hs, creator="@carol:localhost", is_direct=True)
 plain = hs.send_message(dm, "@carol:localhost", "ping")
-tap.ok("pong" in wait_reply(hs, dm, plain)["content"]["body"], "in a direct chat, 'ping' alone is a command")
+tap.ok("pong" in wait_answer(hs, dm, plain)["content"]["body"], "in a direct chat, 'ping' alone is a command")
 
 # An invite from someone the permission table does not allow is rejected, with a reason.
 eve_room = hs.create_room("@eve:evil.example")
@@ -96,7 +96,7 @@ status, _ = hs.push_raw("9001", {
                 "unsigned": {"age": 3600000}, "user_id": ALICE}],
     "ephemeral": [], "de.sorunome.msc2409.ephemeral": [], "de.sorunome.msc2409.to_device": []})
 tap.is_(status, 200, "a late transaction is accepted")
-stale = wait_reply(hs, room, stale_id)["content"]["body"]
+stale = wait_answer(hs, room, stale_id)["content"]["body"]
 tap.ok("did not run" in stale and "1 hour ago" in stale and "older than 1 minute " in stale, f"the stale command is not run and the room is told: {stale!r}")
 tap.is_(count(wr, "SELECT count(*) FROM commands WHERE event_id = ? AND status = 'stale'", stale_id), 1,
         "recorded as stale")

@@ -10,7 +10,7 @@ import threading
 import time
 
 import harness
-from harness import ALICE, bot_messages, count, room_with_bot, wait_reply
+from harness import ALICE, bot_messages, count, room_with_bot, wait_answer
 
 tap = harness.Tap()
 tmp = harness.tmpdir()
@@ -79,7 +79,7 @@ hs.wait_for(lambda: count(wr, "SELECT count(*) FROM outbox WHERE state = 'pendin
 wr.kill9()
 hs.refuse_connections(False)
 wr.start()
-wait_reply(hs, room, waiting, timeout=30)
+wait_answer(hs, room, waiting, timeout=30)
 time.sleep(0.5)
 tap.is_(sum(1 for e in bot_messages(hs, room)
             if e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == waiting), 1,
@@ -92,7 +92,7 @@ hs.wait_for(lambda: count(wr, "SELECT count(*) FROM commands WHERE event_id = ? 
             == 1, timeout=10, what="the command to be running")
 wr.kill9()
 wr.start()
-reply = wait_reply(hs, room, running, timeout=30)
+reply = wait_answer(hs, room, running, timeout=30)
 tap.ok("pong" in reply["content"]["body"], "a command interrupted by kill -9 is run again after the restart")
 tap.ok("running again the command" in wr.log(), "and the log says so")
 

@@ -8,7 +8,7 @@ database, so /metrics shows the replies waiting.
 import time
 
 import harness
-from harness import ALICE, bot_messages, count, metric, room_with_bot, wait_reply
+from harness import ALICE, bot_messages, count, metric, room_with_bot, wait_answer
 
 tap = harness.Tap()
 tmp = harness.tmpdir()
@@ -29,7 +29,7 @@ tap.is_(len(bot_messages(hs, room)), 0, "nothing reached the room while the home
 
 # Back: each reply once, in the order of the commands.
 hs.refuse_connections(False)
-replies = [wait_reply(hs, room, c, timeout=90) for c in commands]
+replies = [wait_answer(hs, room, c, timeout=90) for c in commands]
 hs.wait_for(lambda: count(wr, "SELECT count(*) FROM outbox WHERE state = 'pending'") == 0, timeout=10,
             what="the outbox to drain")
 sent = [e for e in bot_messages(hs, room)]
@@ -41,7 +41,7 @@ tap.is_(metric(wr, "warroom_outbox_depth"), 0.0, "the outbox is empty")
 # 500 twice, then it works: delivered once.
 hs.fail(r"/send/", status=500, count=2)
 c500 = hs.send_message(room, ALICE, "!help")
-wait_reply(hs, room, c500, timeout=30)
+wait_answer(hs, room, c500, timeout=30)
 tap.is_(sum(1 for e in bot_messages(hs, room)
             if e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == c500), 1,
         "after two 500s the reply is delivered, once")
@@ -50,21 +50,21 @@ tap.is_(sum(1 for e in bot_messages(hs, room)
 hs.rate_limit(r"/send/", count=1, retry_after_ms=700)
 start = time.monotonic()
 c429 = hs.send_message(room, ALICE, "!help")
-wait_reply(hs, room, c429, timeout=30)
+wait_answer(hs, room, c429, timeout=30)
 tap.ok(time.monotonic() - start >= 0.7, "a 429 with retry_after_ms=700 is retried after at least 0.7 s")
 
 # Retry-After in a header instead.
 hs.rate_limit(r"/send/", count=1, retry_after_ms=1000, header=True)
 start = time.monotonic()
 chdr = hs.send_message(room, ALICE, "!help")
-wait_reply(hs, room, chdr, timeout=30)
+wait_answer(hs, room, chdr, timeout=30)
 tap.ok(time.monotonic() - start >= 1.0, "a 429 with Retry-After: 1 is retried after at least 1 s")
 
 # Refused for good: marked failed, and the next reply in the room still goes out.
 hs.fail(r"/send/", status=403, count=1, errcode="M_FORBIDDEN")
 doomed = hs.send_message(room, ALICE, "!help")
 after = hs.send_message(room, ALICE, "!ping")
-wait_reply(hs, room, after, timeout=30)
+wait_answer(hs, room, after, timeout=30)
 tap.is_(count(wr, "SELECT count(*) FROM outbox WHERE state = 'failed'"), 1, "the refused reply is marked failed")
 tap.ok("refused entry" in wr.log(), "and the log says the homeserver refused it")
 tap.ok(harness.metric(wr, "warroom_outbox_failed_total") == 1.0, "counted in warroom_outbox_failed_total")

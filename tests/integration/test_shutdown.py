@@ -9,7 +9,7 @@ import signal
 import time
 
 import harness
-from harness import ALICE, bot_messages, count, room_with_bot, wait_reply
+from harness import ALICE, bot_messages, count, room_with_bot, wait_answer
 
 tap = harness.Tap()
 tmp = harness.tmpdir()
@@ -34,7 +34,7 @@ tap.is_(count(wr, "SELECT count(*) FROM outbox WHERE state = 'pending'"), 3, "th
 hs.refuse_connections(False)
 wr.start()
 for c in pending:
-    wait_reply(hs, room, c, timeout=30)
+    wait_answer(hs, room, c, timeout=30)
 time.sleep(0.3)
 tap.is_(len(bot_messages(hs, room)), 3, "after the restart the three replies are delivered, once each")
 
@@ -57,7 +57,7 @@ tap.is_(wr.stop(signal.SIGTERM), 0, "SIGTERM while a command runs: exit 0")
 tap.is_(count(wr, "SELECT count(*) FROM commands WHERE event_id = ? AND status = 'done'", slow), 1,
         "the running command finished before the exit")
 wr.start()
-tap.ok("pong" in wait_reply(hs, room, slow, timeout=30)["content"]["body"], "and its answer reached the room")
+tap.ok("pong" in wait_answer(hs, room, slow, timeout=30)["content"]["body"], "and its answer reached the room")
 
 # A homeserver that hangs: the grace period ends the wait; the reply stays queued.
 hs.delay(r"/send/", 30.0, count=1)
@@ -72,7 +72,7 @@ tap.is_(code, 0, "and the shutdown is still orderly (exit 0)")
 tap.ok("shutdown grace of 2000 ms over" in wr.log(), "the log says the grace period ended the wait")
 tap.is_(count(wr, "SELECT count(*) FROM outbox WHERE state = 'pending'"), 1, "its reply stays in the outbox")
 wr.start()
-wait_reply(hs, room, hung, timeout=60)
+wait_answer(hs, room, hung, timeout=60)
 tap.ok(True, "and is delivered after the restart")
 
 tap.is_(wr.stop(), 0, "warroom exits 0")

@@ -1,0 +1,16 @@
+/*
+ * The table of every bridge (tmux's cmd_table): adding a bridge is one
+ * file in bridges/, one line here and one in Makefile.am.
+ */
+#include "autoconfig.h"
+
+#include <stddef.h>
+
+#include "bridges/bridge.h"
+
+extern const struct bridge bridge_ioc;
+
+const struct bridge *const bridges_all[] = {
+    &bridge_ioc,
+    NULL,
+};

@@ -34,6 +34,7 @@ struct bots {
     char *suffix; /* after {name} */
     void (*ready_hook)(void *arg);
     void *ready_arg;
+    int local; /* no homeserver: bots are ready as they are added */
     uv_idle_t notify; /* runs waiters of already-ready bots from the loop */
     unsigned closing; /* handles still closing in bots_free */
 };
@@ -78,6 +79,8 @@ bots_add(struct bots *bots, const char *localpart, const char *displayname, cons
     for (tail = &bots->list; *tail != NULL; tail = &(*tail)->next)
         ;
     *tail = bot;
+    if (bots->local)
+        bot->state = BOT_READY;
     return bot;
 }
 
@@ -288,6 +291,14 @@ bots_register(struct bot *bot)
     bot->state = BOT_REGISTERING;
     bot->call = hs_client_request(bot->owner->hc, &req, bots_on_registered, bot);
     json_object_put(body);
+}
+
+void
+bots_local(struct bots *bots)
+{
+    for (struct bot *b = bots->list; b != NULL; b = b->next)
+        b->state = BOT_READY;
+    bots->local = 1;
 }
 
 void

@@ -63,6 +63,10 @@ struct bot *bots_first(struct bots *bots);
  * not, or the main bot): warroom ignores what such users say. */
 int bots_in_namespace(const struct bots *bots, const char *user_id);
 
+/* Without a homeserver (warroom shell): every bot, present and to come,
+ * is ready without being registered. */
+void bots_local(struct bots *bots);
+
 /* Registers every bot and sets its display name, retrying while the
  * homeserver is unreachable. */
 void bots_start(struct bots *bots);

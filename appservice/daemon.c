@@ -26,6 +26,7 @@
 #include "bots.h"
 #include "bridge_host.h"
 #include "config.h"
+#include "core.h"
 #include "curl_uv.h"
 #include "daemon.h"
 #include "hs_client.h"
@@ -52,14 +53,8 @@ enum daemon_part {
 struct daemon {
     uv_loop_t loop;
     struct config *cfg;
-    struct store *store;
+    struct core core; /* store, homeserver client, bots, bridges, outbox, router */
     struct txn_writer *writer;
-    struct curl_uv *cu;
-    struct hs_client *hc;
-    struct bots *bots;
-    struct bridge_host *bridges;
-    struct outbox *outbox;
-    struct router *router;
     struct as_api *api;
     struct http_server *http;
     struct http_server *metrics_http;
@@ -86,14 +81,6 @@ daemon_is_ready(void *arg)
     struct daemon *d = arg;
 
     return d->ready && !d->stopping;
-}
-
-static int64_t
-daemon_outbox_depth(void *arg)
-{
-    struct daemon *d = arg;
-
-    return d->outbox != NULL ? outbox_depth(d->outbox) : 0;
 }
 
 /* Called when the homeserver pings us: our start-up ping got through. */
@@ -180,7 +167,7 @@ daemon_ping(struct daemon *d)
     req.body = body;
     req.timeout_ms = 20000;
     req.retry = HS_RETRY_NONE;
-    d->ping_call = hs_client_request(d->hc, &req, daemon_on_ping, d);
+    d->ping_call = hs_client_request(d->core.hc, &req, daemon_on_ping, d);
     json_object_put(body);
     free(path);
 }
@@ -221,7 +208,7 @@ daemon_on_router_done(void *arg)
 {
     struct daemon *d = arg;
 
-    outbox_shutdown(d->outbox, daemon_on_outbox_done, d);
+    outbox_shutdown(d->core.outbox, daemon_on_outbox_done, d);
     daemon_part_done(d, DAEMON_PART_ROUTER);
 }
 
@@ -257,11 +244,11 @@ daemon_on_signal(uv_signal_t *sig, int signum)
     as_api_shutdown(d->api);
     /* Nothing waits for a homeserver that is down: what was not sent stays
      * in the outbox for the next run. */
-    hs_client_drain(d->hc);
+    hs_client_drain(d->core.hc);
     http_server_shutdown(d->http, daemon_on_http_done, d);
     if (d->metrics_http != NULL)
         http_server_shutdown(d->metrics_http, daemon_on_metrics_http_done, d);
-    router_shutdown(d->router, daemon_on_router_done, d);
+    router_shutdown(d->core.router, daemon_on_router_done, d);
 }
 
 /* Prints each config error line to stderr. */
@@ -298,12 +285,6 @@ static int
 daemon_start(struct daemon *d, const char *registration_path)
 {
     struct store_options sopt = {.path = d->cfg->appservice.database, .sync_normal = d->cfg->appservice.database_sync};
-    struct hs_client_options hopt = {
-        .base_url = d->cfg->homeserver.address,
-        .as_token = d->cfg->appservice.as_token,
-        .verify_tls = d->cfg->homeserver.verify_tls,
-    };
-    struct router_options ropt = {0};
     struct as_api_options aopt = {0};
     struct http_server_options sv = {0};
     struct config_errors errs = {0};
@@ -314,46 +295,21 @@ daemon_start(struct daemon *d, const char *registration_path)
         config_errors_free(&errs);
         return -1;
     }
-    if (store_open(&sopt, &d->store, &cause) != 0) {
-        log_error("%s", cause);
-        free(cause);
+    if (core_open(&d->core, &d->loop, d->cfg, 0, &errs) != 0) {
+        daemon_print_errors(&errs);
+        config_errors_free(&errs);
         return -1;
     }
-    log_info("database %s at schema version %d", d->cfg->appservice.database, store_schema_version(d->store));
     if (txn_writer_new(&d->loop, &sopt, &d->writer, &cause) != 0) {
         log_error("%s", cause);
         free(cause);
         return -1;
     }
 
-    d->cu = curl_uv_new(&d->loop);
-    d->hc = hs_client_new(&d->loop, d->cu, &hopt);
-    d->bots = bots_new(&d->loop, d->cfg, d->hc);
-    {
-        struct bridge_host_options bopt = {
-            .loop = &d->loop, .cfg = d->cfg, .cu = d->cu, .store = d->store, .bots = d->bots, .hc = d->hc};
-
-        if (bridge_host_new(&bopt, &d->bridges, &errs) != 0) {
-            daemon_print_errors(&errs);
-            config_errors_free(&errs);
-            return -1;
-        }
-    }
-    d->outbox = outbox_new(&d->loop, d->store, d->hc, d->bots);
-    ropt.loop = &d->loop;
-    ropt.cfg = d->cfg;
-    ropt.store = d->store;
-    ropt.bots = d->bots;
-    ropt.outbox = d->outbox;
-    ropt.hc = d->hc;
-    ropt.bridges = d->bridges;
-    d->router = router_new(&ropt);
-    metrics_set_outbox_depth_fn(daemon_outbox_depth, d);
-
     aopt.cfg = d->cfg;
-    aopt.store = d->store;
-    aopt.bots = d->bots;
-    aopt.router = d->router;
+    aopt.store = d->core.store;
+    aopt.bots = d->core.bots;
+    aopt.router = d->core.router;
     aopt.writer = d->writer;
     aopt.ops.ready = daemon_is_ready;
     aopt.ops.ready_arg = d;
@@ -394,13 +350,13 @@ daemon_start(struct daemon *d, const char *registration_path)
         free(host);
     }
 
-    if (router_start(d->router, &cause) != 0) {
+    if (router_start(d->core.router, &cause) != 0) {
         log_error("cannot catch up with stored events: %s", cause);
         free(cause);
         return -1;
     }
-    outbox_kick(d->outbox);
-    bots_start(d->bots);
+    outbox_kick(d->core.outbox);
+    bots_start(d->core.bots);
     daemon_ping(d);
     d->ready = 1;
     log_info("warroom %s is ready: homeserver %s, listening for it at %s", PACKAGE_VERSION, d->cfg->homeserver.address,
@@ -418,18 +374,12 @@ daemon_teardown(struct daemon *d)
      * answer and route them. */
     while (d->writer != NULL && txn_writer_pending(d->writer) > 0)
         uv_run(&d->loop, UV_RUN_ONCE);
-    if (d->hc != NULL)
+    if (d->core.hc != NULL)
         hs_client_cancel(d->ping_call);
-    router_free(d->router);
-    bridge_host_free(d->bridges);
-    outbox_free(d->outbox);
     as_api_free(d->api);
-    bots_free(d->bots);
-    hs_client_free(d->hc);
-    curl_uv_close(d->cu);
+    core_close(&d->core);
     http_server_free(d->http);
     http_server_free(d->metrics_http);
-    metrics_set_outbox_depth_fn(NULL, NULL);
     txn_writer_free(d->writer);
     if (d->handles_open) {
         uv_close((uv_handle_t *)&d->sigterm, NULL);
@@ -441,7 +391,6 @@ daemon_teardown(struct daemon *d)
      * owns would keep it running. */
     for (int i = 0; i < 16 && uv_run(&d->loop, UV_RUN_NOWAIT) != 0; i++)
         ;
-    store_close(d->store);
     json_check_cleanup();
 }
 

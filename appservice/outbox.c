@@ -56,6 +56,8 @@ struct outbox {
     void *done_arg;
     void (*sent_hook)(int64_t id, const char *event_id, void *arg);
     void *sent_arg;
+    outbox_sink_fn sink; /* delivers locally instead (warroom shell) */
+    void *sink_arg;
 };
 
 static void outbox_pump(struct outbox *ob);
@@ -409,8 +411,30 @@ outbox_upload(struct outbox_room *r)
     free(name);
 }
 
+/* Hands the head entry to the local sink and marks it delivered.  r may
+ * be gone afterwards. */
+static void
+outbox_deliver_locally(struct outbox_room *r, struct json_object *body)
+{
+    struct outbox *ob = r->ob;
+    struct store_outbox_entry *e = r->head->e;
+    char *event_id = ob->sink(e, body, ob->sink_arg), *cause = NULL;
+    int64_t id = e->id;
+
+    if (store_outbox_sent(ob->store, e->id, event_id, &cause) != 0) {
+        log_error("outbox: %s", cause);
+        free(cause);
+    }
+    metrics_add(METRICS_OUTBOX_SENT, 1);
+    if (ob->sent_hook != NULL)
+        ob->sent_hook(id, event_id, ob->sent_arg);
+    free(event_id);
+    outbox_pop(r);
+}
+
 /* Starts the head request of r if its bot is ready.  Returns 1 if the
- * head failed before sending (r may be gone: scan again), else 0. */
+ * head is already done with (failed, or delivered locally: r may be gone,
+ * scan again), else 0. */
 static int
 outbox_start(struct outbox_room *r)
 {
@@ -429,12 +453,17 @@ outbox_start(struct outbox_room *r)
         bots_start(ob->bots); /* registers it if nobody has yet; the ready hook pumps */
         return 0;
     }
-    if (e->kind == STORE_OUTBOX_SEND && e->blob != NULL && r->head->content_uri == NULL) {
+    if (e->kind == STORE_OUTBOX_SEND && e->blob != NULL && r->head->content_uri == NULL && ob->sink == NULL) {
         outbox_upload(r);
         return 0;
     }
     if ((body = outbox_body(ob, r->head)) == NULL) {
         outbox_fail_head(r, "its stored content is not a JSON object");
+        return 1;
+    }
+    if (ob->sink != NULL) {
+        outbox_deliver_locally(r, body);
+        json_object_put(body);
         return 1;
     }
     path = outbox_path(e);
@@ -480,6 +509,13 @@ again:
     }
     if (wake != 0)
         uv_timer_start(&ob->timer, outbox_on_timer, wake - now, 0);
+}
+
+void
+outbox_set_sink(struct outbox *ob, outbox_sink_fn sink, void *arg)
+{
+    ob->sink = sink;
+    ob->sink_arg = arg;
 }
 
 void

@@ -17,6 +17,7 @@
 #ifndef WARROOM_OUTBOX_H
 #define WARROOM_OUTBOX_H
 
+#include <json-c/json.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -45,6 +46,17 @@ unsigned outbox_in_flight(const struct outbox *ob);
  * leave).  One hook; NULL unsets.
  */
 void outbox_set_sent_hook(struct outbox *ob, void (*cb)(int64_t id, const char *event_id, void *arg), void *arg);
+
+/*
+ * A local sink instead of the homeserver (warroom shell, benchmarks):
+ * each entry, once its bot is ready, is handed to sink with its final
+ * body (an edit already wrapped as m.replace; a file entry's blob in e,
+ * not uploaded) and marked delivered, with the event ID the sink returns
+ * (allocated, or NULL).  NULL sends to the homeserver again.
+ */
+struct store_outbox_entry;
+typedef char *(*outbox_sink_fn)(const struct store_outbox_entry *e, struct json_object *body, void *arg);
+void outbox_set_sink(struct outbox *ob, outbox_sink_fn sink, void *arg);
 
 /* Starts nothing new; calls done (from the loop) once nothing is in
  * flight.  What is still queued stays in the store for the next run. */

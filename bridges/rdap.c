@@ -1047,18 +1047,24 @@ rdap_result(enum rdap_kind kind, const char *query, struct json_object *doc, int
     return r;
 }
 
+/* What an RFC 9083 error object says: the first line of its description,
+ * else its title; NULL if error is none.  Borrowed from error. */
+static const char *
+rdap_error_text(struct json_object *error)
+{
+    struct json_object *desc = rdap_array(error, "description"), *line;
+
+    if (desc != NULL && (line = json_object_array_get_idx(desc, 0)) != NULL &&
+        json_object_is_type(line, json_type_string) && json_object_get_string_len(line) > 0)
+        return json_object_get_string(line);
+    return rdap_str(error, "title");
+}
+
 struct bridge_result *
 rdap_result_not_found(enum rdap_kind kind, const char *query, struct json_object *error)
 {
     struct bridge_result *r = bridge_result_new("RDAP for %s (%s)", query, rdap_kind_noun(kind));
-    struct json_object *desc = rdap_array(error, "description"), *line;
-    const char *said = NULL;
-
-    if (desc != NULL && (line = json_object_array_get_idx(desc, 0)) != NULL &&
-        json_object_is_type(line, json_type_string) && json_object_get_string_len(line) > 0)
-        said = json_object_get_string(line);
-    else
-        said = rdap_str(error, "title");
+    const char *said = rdap_error_text(error);
     if (kind == RDAP_DOMAIN)
         bridge_result_summary(r, "no registration data: the registry has no record of it (not registered?)%s%s",
                               said != NULL ? "; it says: " : "", said != NULL ? said : "");
@@ -1234,6 +1240,15 @@ rdap_on_answer(struct bridge_call *call, const struct tool_http_response *res, v
     tool = xasprintf("RDAP server %s", host != NULL ? host : base);
     if (res->failure == TOOL_HTTP_OK && res->status == 404) {
         bridge_done(call, rdap_result_not_found(t.kind, t.value, res->json));
+        goto out;
+    }
+    if (res->failure == TOOL_HTTP_OK && (res->status == 401 || res->status == 403)) {
+        /* RDAP has no API key: a server that refuses wants something
+         * else (an account, another client address). */
+        const char *said = rdap_error_text(res->json);
+
+        bridge_fail(call, NULL, "%s refused the query (HTTP %ld%s%s)", tool, res->status, said != NULL ? ": " : "",
+                    said != NULL ? said : "");
         goto out;
     }
     if (res->failure != TOOL_HTTP_OK || res->status < 200 || res->status > 299 || res->json == NULL) {

@@ -1256,7 +1256,7 @@ rdap_on_answer(struct bridge_call *call, const struct tool_http_response *res, v
         goto out;
     }
     if ((r = rdap_result(t.kind, t.value, res->json, clock_now_ms() / 1000, &cause)) == NULL) {
-        bridge_fail(call, cause, "%s answered with something that is not RDAP data about a %s", tool, t.noun);
+        bridge_fail(call, cause, "%s answered with something that is not RDAP data about the %s", tool, t.noun);
         goto out;
     }
     bridge_done(call, r);

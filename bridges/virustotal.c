@@ -566,7 +566,7 @@ virustotal_on_lookup(struct bridge_call *call, const struct tool_http_response *
         return;
     }
     if ((r = virustotal_result(kind, value, res->json, &cause)) == NULL) {
-        bridge_fail(call, cause, "VirusTotal answered with something that is not a report on a %s",
+        bridge_fail(call, cause, "VirusTotal answered with something that is not a report on the %s",
                     virustotal_kind_name(kind));
         free(cause);
         return;

@@ -66,6 +66,7 @@ def ask(text, sender=ALICE, in_room=None, timeout=10):
 # ---- lookups ---------------------------------------------------------------------------------
 
 body, res = ask("!rdap domain fresh-login.com")
+tap.diag(body)
 req = fake.seen(r"/domain/fresh-login\.com$")
 tap.is_([r.path for r in req], ["/verisign/domain/fresh-login.com"], "a .com domain goes to the server dns.json names")
 tap.is_(req[0].headers.get("accept") if req else None, "application/rdap+json", "asking for application/rdap+json")
@@ -189,7 +190,7 @@ tap.is_(res.get("error"), "RDAP server 127.0.0.1 answered with something that is
 
 fake.fail(r"/domain/odd\.com$", 200, {"objectClassName": "entity", "handle": "X", "rdapConformance": ["rdap_level_0"]})
 body, res = ask("!rdap domain odd.com")
-tap.is_(res.get("error"), "RDAP server 127.0.0.1 answered with something that is not RDAP data about a domain",
+tap.is_(res.get("error"), "RDAP server 127.0.0.1 answered with something that is not RDAP data about the domain",
         "an object of another class")
 
 fake.delay(r"/domain/slow\.com$", 3.5, count=1)

@@ -35,6 +35,7 @@ struct bridge_op {
     struct bridge_call *call; /* NULL once orphaned */
     enum bridge_op_kind kind;
     void *handle; /* tool_http_call, dns_query or hs_call */
+    void *body;   /* http: the request's body, copied (tool_http borrows it until the call ends) */
     void *cb;
     void *arg;
     void (*work_fn)(void *arg);
@@ -148,6 +149,7 @@ bridge_op_unlink(struct bridge_op *op)
 static void
 bridge_op_free(struct bridge_op *op)
 {
+    free(op->body);
     free(op->server);
     free(op->media_id);
     free(op);
@@ -208,6 +210,19 @@ bridge_http(struct bridge_call *call, const struct tool_http_request *req,
         return;
     }
     op = bridge_op_new(call, BRIDGE_OP_HTTP, (void *)cb, arg);
+    /* tool_http borrows the body until its callback, which never runs for
+     * a call cancelled by a timeout: the op owns a copy, freed with it
+     * after the request is over either way, so the bridge need not keep
+     * its own. */
+    if (req->body != NULL) {
+        struct tool_http_request copy = *req;
+
+        op->body = xmalloc(req->body_len > 0 ? req->body_len : 1);
+        memcpy(op->body, req->body, req->body_len);
+        copy.body = op->body;
+        op->handle = tool_http_request(th, &copy, bridge_op_on_http, op);
+        return;
+    }
     op->handle = tool_http_request(th, req, bridge_op_on_http, op);
 }
 
@@ -429,6 +444,17 @@ bridge_fail_http(struct bridge_call *call, const char *tool, const struct tool_h
 
             if (json_object_object_get_ex(first, "detail", &detail) && json_object_is_type(detail, json_type_string))
                 said = json_object_get_string(detail);
+        } else if (json_object_object_get_ex(res->json, "errorCode", &v)) {
+            /* An RDAP error object (RFC 9083 section 6): the first line of
+             * its description, or else its title. */
+            struct json_object *line;
+
+            if (json_object_object_get_ex(res->json, "description", &v) && json_object_is_type(v, json_type_array) &&
+                (line = json_object_array_get_idx(v, 0)) != NULL && json_object_is_type(line, json_type_string) &&
+                json_object_get_string_len(line) > 0)
+                said = json_object_get_string(line);
+            else if (json_object_object_get_ex(res->json, "title", &v) && json_object_is_type(v, json_type_string))
+                said = json_object_get_string(v);
         }
     }
     if (res->status == 401 || res->status == 403) {

@@ -151,9 +151,16 @@ bridge_host_new(const struct bridge_host_options *opt, struct bridge_host **out,
         if (!inst->state->enabled)
             continue;
         if (b->init != NULL && b->init(inst->state, opt->loop, &cause) != 0) {
-            config_errors_add(errs, opt->cfg->path,
-                              config_line(opt->cfg, "bridges") ? config_line(opt->cfg, "bridges") : 1, "bridges.%s: %s",
-                              b->name, cause != NULL ? cause : "cannot start");
+            /* At the bridge's own section if it has one (an enabled bridge
+             * usually has), else at bridges:, else the top. */
+            char *section = xasprintf("bridges.%s", b->name);
+            size_t line = config_line(opt->cfg, section);
+
+            if (line == 0)
+                line = config_line(opt->cfg, "bridges") ? config_line(opt->cfg, "bridges") : 1;
+            config_errors_add(errs, opt->cfg->path, line, "bridges.%s: %s", b->name,
+                              cause != NULL ? cause : "cannot start");
+            free(section);
             free(cause);
             ret = -1;
             continue;

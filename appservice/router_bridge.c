@@ -281,6 +281,10 @@ router_bridge_command(struct router *r, const struct router_event *ev, struct bo
         if (cmd->dangerous) {
             job->pending = xmalloc(sizeof(*job->pending));
             *job->pending = req;
+            /* The request waits beyond this event, whose strings it
+             * borrowed: borrow the job's copies instead. */
+            job->pending->sender = job->sender;
+            job->pending->room_id = job->room_id;
             if (replied != NULL)
                 json_object_get(replied); /* the pending request's own reference */
             router_confirm_ask(job, command, router_bridge_confirmed);

@@ -186,7 +186,11 @@ uv_loop_t *bridge_call_loop(struct bridge_call *call);
 struct tool_http_request;
 struct tool_http_response;
 /* An HTTP request through the SSRF guard, with the bridge's
- * allow_networks.  res is borrowed for the callback. */
+ * allow_networks.  req and what it points to (URL, header lines, body)
+ * are copied: they may be freed when this returns.  res is borrowed for
+ * the callback.  The callback does not run for a call that ended first
+ * (a timeout), so arg must not own memory: derive what the callback
+ * needs from the call (its arguments), or point at static data. */
 void bridge_http(struct bridge_call *call, const struct tool_http_request *req,
                  void (*cb)(struct bridge_call *call, const struct tool_http_response *res, void *arg), void *arg);
 

@@ -9,8 +9,14 @@
 #include "bridges/bridge.h"
 
 extern const struct bridge bridge_ioc;
+extern const struct bridge bridge_abuseipdb;
+extern const struct bridge bridge_rdap;
+extern const struct bridge bridge_virustotal;
 
 const struct bridge *const bridges_all[] = {
     &bridge_ioc,
+    &bridge_abuseipdb,
+    &bridge_rdap,
+    &bridge_virustotal,
     NULL,
 };

@@ -9,8 +9,10 @@
 #include "bridges/bridge.h"
 
 extern const struct bridge bridge_ioc;
+extern const struct bridge bridge_dns_tool;
 
 const struct bridge *const bridges_all[] = {
     &bridge_ioc,
+    &bridge_dns_tool,
     NULL,
 };

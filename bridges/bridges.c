@@ -10,9 +10,11 @@
 
 extern const struct bridge bridge_ioc;
 extern const struct bridge bridge_dns_tool;
+extern const struct bridge bridge_file;
 
 const struct bridge *const bridges_all[] = {
     &bridge_ioc,
     &bridge_dns_tool,
+    &bridge_file,
     NULL,
 };

@@ -12,6 +12,7 @@ Every hash is checked against Python's hashlib.
 import hashlib
 import os
 import struct
+import time
 
 import harness
 from harness import ALICE, room_with_bot, wait_answer
@@ -21,7 +22,9 @@ LIMIT = 1024 * 1024  # bridges.file.max_size in this test
 
 tap = harness.Tap()
 tmp = harness.tmpdir()
-config = {"bridges": {"file": {"enabled": True, "max_size": "1MiB", "rate_limit": 0}}}
+# A short shutdown grace: the download left in flight at the end is cancelled.
+config = {"bridges": {"file": {"enabled": True, "max_size": "1MiB", "rate_limit": 0}},
+          "appservice": {"shutdown_grace": "200ms"}}
 hs, wr = harness.start_pair(tmp, config_extra=config, retry_scale=0.05)
 room = room_with_bot(hs)
 hs.invite(room, ALICE, FILE)
@@ -194,7 +197,14 @@ ev = hs.send_message(room, ALICE, "!file info https://example.com/x.exe")
 body = wait_answer(hs, room, ev, bot=FILE)["content"]["body"]
 tap.ok("is not a file" in body and "mxc://" in body, f"!file with a URL: {body!r}")
 
-tap.is_(wr.stop(), 0, "warroom exits 0")
+# Stopping with a download in flight: it is cancelled cleanly.
+hs.delay(r"/download/", 3, count=1)
+runs = wr.log().count("runs !file info")
+f = hs.send_file(room, ALICE, text, "slow.log", mimetype="text/plain")
+hs.send_message(room, ALICE, "!file", relates_to=hs.reply_to(f))
+hs.wait_for(lambda: wr.log().count("runs !file info") > runs, timeout=10, what="the command to start")
+time.sleep(0.3)  # the download is on its way, held by the fake for 3 s
+tap.is_(wr.stop(), 0, "warroom exits 0 with a download in flight")
 tap.is_(wr.sanitizer_report(), [], "no sanitizer report")
 hs.stop()
 

@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "appservice/dns_resolver.h"
 #include "appservice/xmalloc.h"

@@ -11,6 +11,7 @@
 #include "autoconfig.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,15 @@ uv_loop_t *
 bridge_call_loop(struct bridge_call *call)
 {
     return call->inst->host->loop;
+}
+
+void
+bridge_call_attach(struct bridge_call *call, void *data, void (*free_fn)(void *data))
+{
+    if (call->attached_free != NULL)
+        abort(); /* one per call (bridge.h) */
+    call->attached = data;
+    call->attached_free = free_fn;
 }
 
 /* Links a new op to its call. */
@@ -300,6 +310,7 @@ bridge_op_on_media(const struct hs_response *res, void *arg)
     struct bridge_call *call = op->call;
     void (*cb)(struct bridge_call *, const void *, size_t, const char *, const char *, void *) = op->cb;
     void *cb_arg = op->arg;
+    size_t max = op->max < SIZE_MAX ? op->max : SIZE_MAX - 1;
     char *why = NULL;
 
     op->handle = NULL;
@@ -319,7 +330,9 @@ bridge_op_on_media(const struct hs_response *res, void *arg)
         return;
     }
     why = hs_error_describe(&res->error);
-    cb(call, NULL, 0, NULL, why, cb_arg);
+    /* curl stops a body larger than max (at once when Content-Length says
+     * so); tell the bridge by the length, as bridge.h promises. */
+    cb(call, NULL, res->error.curl_code == CURLE_FILESIZE_EXCEEDED ? max + 1 : 0, NULL, why, cb_arg);
     free(why);
 }
 

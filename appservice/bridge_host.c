@@ -30,6 +30,9 @@
 #include "xmalloc.h"
 
 #define BRIDGE_HOST_RATE_WINDOW_MS 60000
+/* Bounds of the resolver's wait for one server's answer (bridge_host_dns). */
+#define BRIDGE_HOST_DNS_TRY_MIN_MS 50
+#define BRIDGE_HOST_DNS_TRY_MAX_MS 2000
 
 /* Calls one user made of one bridge in the last minute. */
 struct bridge_rate {
@@ -260,8 +263,25 @@ bridge_host_dns(struct bridge_instance *inst, char **cause)
     if (inst->dns == NULL) {
         const char **servers = NULL;
         struct dns_resolver_options opt = {0};
+        uint64_t nservers = inst->state->resolvers.n > 0 ? inst->state->resolvers.n : 1, per_try;
         int rc;
 
+        /* The resolver must give up before the call's own timeout, so that
+         * the analyst hears which resolver did not answer rather than only
+         * that the bridge took too long.  c-ares asks each server once per
+         * try and doubles the wait on the second try: 3 waits per server
+         * in all; a quarter of the call's time is left over.  The system's
+         * servers count as one. */
+        per_try = inst->state->timeout_ms / (3 * nservers + 1);
+        if (per_try > BRIDGE_HOST_DNS_TRY_MAX_MS)
+            per_try = BRIDGE_HOST_DNS_TRY_MAX_MS;
+        if (per_try < BRIDGE_HOST_DNS_TRY_MIN_MS)
+            per_try = BRIDGE_HOST_DNS_TRY_MIN_MS;
+        opt.timeout_ms = (unsigned)per_try;
+        opt.tries = 2;
+        /* A bridge tells SERVFAIL and REFUSED apart from an unreachable
+         * server (the dns bridge says which). */
+        opt.keep_errors = 1;
         if (inst->state->resolvers.n > 0) {
             servers = xcalloc(inst->state->resolvers.n + 1, sizeof(*servers));
             for (size_t i = 0; i < inst->state->resolvers.n; i++)
@@ -282,6 +302,8 @@ bridge_host_on_call_close(uv_handle_t *handle)
 {
     struct bridge_call *call = handle->data;
 
+    if (call->attached_free != NULL)
+        call->attached_free(call->attached);
     command_args_clear(&call->args);
     json_object_put(call->reply);
     bridge_result_free(call->result);
@@ -347,6 +369,7 @@ bridge_host_end(struct bridge_call *call)
 {
     struct bridge_instance *inst = call->inst;
     struct bridge_host *h = inst->host;
+    uint64_t ttl_ms = inst->state->cache_ttl_ms;
 
     if (call->phase != BRIDGE_CALL_RUNNING)
         return;
@@ -354,13 +377,16 @@ bridge_host_end(struct bridge_call *call)
     uv_timer_stop(&call->timer);
     bridge_call_cancel_ops(call);
     inst->running--;
-    if (call->result != NULL && call->cache_key != NULL) {
+    /* The tool's own limit (a DNS TTL) may be shorter than the bridge's. */
+    if (call->result != NULL && call->result->max_age_set && call->result->max_age_ms < ttl_ms)
+        ttl_ms = call->result->max_age_ms;
+    if (call->result != NULL && call->cache_key != NULL && ttl_ms > 0) {
         struct json_object *j = bridge_result_to_json(call->result);
         char *cause = NULL;
         int64_t now = clock_now_ms();
 
         if (store_cache_put(h->store, call->cache_key, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN), now,
-                            now + (int64_t)inst->state->cache_ttl_ms, &cause) != 0) {
+                            now + (int64_t)ttl_ms, &cause) != 0) {
             log_warn("bridges: cannot cache an answer of %s: %s", inst->bridge->name, cause);
             free(cause);
         }

@@ -66,6 +66,8 @@ struct bridge_call {
     int timed_out;
     int from_cache;
     char *cache_key; /* NULL: not cached */
+    void *attached;  /* bridge_call_attach(): freed with attached_free when the call is freed */
+    void (*attached_free)(void *data);
     struct bridge_call *qnext;
     struct bridge_call *next;
     struct bridge_call **pprev;

@@ -459,6 +459,10 @@ dns_resolver_new(uv_loop_t *loop, const struct dns_resolver_options *opt, struct
     aopt.timeout = (int)(opt != NULL && opt->timeout_ms > 0 ? opt->timeout_ms : DNS_RESOLVER_DEFAULT_TIMEOUT_MS);
     aopt.tries = (int)(opt != NULL && opt->tries > 0 ? opt->tries : DNS_RESOLVER_DEFAULT_TRIES);
     optmask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+    if (opt != NULL && opt->keep_errors) {
+        aopt.flags = ARES_FLAG_NOCHECKRESP;
+        optmask |= ARES_OPT_FLAGS;
+    }
     /* Configured servers are an order of preference; the system's follow
      * resolv.conf, "options rotate" included. */
     if (opt != NULL && opt->servers != NULL)

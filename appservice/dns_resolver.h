@@ -32,6 +32,12 @@ struct dns_resolver_options {
     const char *const *servers; /* NULL-terminated "host[:port]" list, or NULL for the system's */
     unsigned timeout_ms;        /* per try; 0: 2000 */
     unsigned tries;             /* 0: 2 */
+    /* Pass a SERVFAIL, REFUSED or NOTIMP answer to the callback
+     * (ARES_ESERVFAIL, ARES_EREFUSED, ARES_ENOTIMP, with its abuf) instead
+     * of trying the next server: c-ares 1.18 would otherwise end the
+     * query with ARES_ECONNREFUSED, which cannot be told from a server
+     * that is not listening.  (ARES_FLAG_NOCHECKRESP) */
+    int keep_errors;
 };
 
 /* Returns 0 with *out (free with dns_resolver_free()), or -1 with an

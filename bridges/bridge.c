@@ -126,6 +126,14 @@ bridge_result_code(struct bridge_result *r, const char *text)
 }
 
 void
+bridge_result_max_age(struct bridge_result *r, uint64_t ms)
+{
+    if (!r->max_age_set || ms < r->max_age_ms)
+        r->max_age_ms = ms;
+    r->max_age_set = 1;
+}
+
+void
 bridge_result_free(struct bridge_result *r)
 {
     if (r == NULL)

@@ -146,6 +146,13 @@ struct bridge_result {
      * HTML-escaped): only for output the analyst asked to be live, such as
      * !ioc refang.  NULL: none. */
     char *code;
+    /* How long the answer may be reused from the tool cache, at most,
+     * when the tool's data says so itself (a DNS record's TTL): when
+     * max_age_set, the cache keeps it for the smaller of max_age_ms and the
+     * bridge's cache_ttl, and not at all for 0.  Set with
+     * bridge_result_max_age(). */
+    int max_age_set;
+    uint64_t max_age_ms;
 };
 
 /* Building a result.  Strings are copied; NULL-terminated lists of cells. */
@@ -161,6 +168,9 @@ void bridge_result_artifact(struct bridge_result *r, enum indicator_type type, c
 void bridge_result_raw(struct bridge_result *r, struct json_object *raw);
 /* Sets the verbatim code block (see struct bridge_result). */
 void bridge_result_code(struct bridge_result *r, const char *text);
+/* Limits how long the answer is cached (see max_age_ms); a second call
+ * keeps the smaller limit. */
+void bridge_result_max_age(struct bridge_result *r, uint64_t ms);
 void bridge_result_free(struct bridge_result *r);
 
 /* Reading the call.  Strings are borrowed, valid until the call ends. */
@@ -178,6 +188,15 @@ const char *bridge_call_room(struct bridge_call *call);
 /* The message the command replies to, or NULL (its content object). */
 struct json_object *bridge_call_reply_content(struct bridge_call *call);
 uv_loop_t *bridge_call_loop(struct bridge_call *call);
+
+/* Ties data to the call: free_fn(data) runs once, on the loop thread, when
+ * the call is over however it ended (done, failed, timed out, cancelled
+ * at shutdown), after the last of its service callbacks could run.  For
+ * state several service requests share (the dns bridge's queries): a
+ * timeout cancels them, so no callback of theirs could free it.  Do not
+ * hand attached data to bridge_work(), whose after may run later still.
+ * One per call: attaching twice is a bug and aborts. */
+void bridge_call_attach(struct bridge_call *call, void *data, void (*free_fn)(void *data));
 
 /* Services.  Each callback runs on the loop thread, at most once, and
  * never after the call has ended (a timeout ends it: what is still
@@ -210,7 +229,8 @@ void bridge_work(struct bridge_call *call, void (*work)(void *arg), void (*after
 /* Downloads a Matrix file (an mxc:// URI) as the bridge's bot, through the
  * authenticated media endpoint or else the legacy one, at most max bytes.
  * data is borrowed for the callback; on failure data is NULL and error
- * says why. */
+ * says why.  A file larger than max is not read further: data is NULL
+ * and len is max + 1 (on any other failure len is 0). */
 void bridge_media(struct bridge_call *call, const char *mxc_uri, size_t max,
                   void (*cb)(struct bridge_call *call, const void *data, size_t len, const char *content_type,
                              const char *error, void *arg),

@@ -62,6 +62,7 @@ class Request:
     params: dict = field(default_factory=dict)  # decoded path parameters
     errcode: Optional[str] = None
     response: object = None
+    bytes_sent: int = 0        # body bytes handed to the socket (less than the body if the client hung up)
 
 
 @dataclass
@@ -294,7 +295,7 @@ class ClientServerAPI:
             record.user_id = ctx.requester.user_id
         if isinstance(result, Raw):
             record.status = result.status
-            self._respond(h, result.status, result.data, result.content_type, result.headers)
+            record.bytes_sent = self._respond(h, result.status, result.data, result.content_type, result.headers)
         else:
             status, body = result
             record.status = status
@@ -320,8 +321,14 @@ class ClientServerAPI:
         length = int(h.headers.get("Content-Length") or 0)
         return h.rfile.read(length) if length > 0 else b""
 
-    @staticmethod
-    def _respond(h, status, data, content_type, headers=None):
+    # Bodies are written in pieces of this size, so that a client that hangs
+    # up early (a download over its size limit) is seen not to have had it all.
+    CHUNK = 64 * 1024
+
+    @classmethod
+    def _respond(cls, h, status, data, content_type, headers=None):
+        """Sends the answer; returns how many body bytes reached the socket."""
+        sent = 0
         try:
             h.send_response(status)
             h.send_header("Content-Type", content_type)
@@ -330,10 +337,14 @@ class ClientServerAPI:
                 h.send_header(name, value)
             h.end_headers()
             if h.command != "HEAD":
-                h.wfile.write(data)
+                view = memoryview(data)
+                while sent < len(data):
+                    h.wfile.write(view[sent:sent + cls.CHUNK])
+                    sent += len(view[sent:sent + cls.CHUNK])
             h.wfile.flush()
         except OSError:
             h.close_connection = True
+        return sent
 
     def _route(self, method, path, ctx):
         known = False

@@ -5,6 +5,7 @@
  *   warroom -g -c config.yaml -r registration.yaml   write the registration
  *   warroom -c config.yaml [-r registration.yaml]     run
  *   warroom -t -c config.yaml [-r registration.yaml]  check the config
+ *   warroom <subcommand> ...                         see cli/subcommand.c
  */
 #include "autoconfig.h"
 
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/subcommand.h"
 #include "config.h"
 #include "daemon.h"
 #include "json_check.h"
@@ -23,8 +25,9 @@ main_usage(FILE *f)
 {
     fprintf(f, "usage: warroom [-c config.yaml] [-r registration.yaml]       run warroom\n"
                "       warroom -g [-c config.yaml] [-r registration.yaml]    generate the registration file\n"
-               "       warroom -t [-c config.yaml] [-r registration.yaml]    check the configuration\n"
-               "\n"
+               "       warroom -t [-c config.yaml] [-r registration.yaml]    check the configuration\n");
+    subcommand_usage(f);
+    fprintf(f, "\n"
                "  -c, --config FILE        configuration file (default: config.yaml)\n"
                "  -r, --registration FILE  registration file (default for -g: registration.yaml)\n"
                "  -g, --generate           write the registration file for the homeserver, creating the\n"
@@ -101,6 +104,20 @@ main(int argc, char **argv)
     };
     const char *config_path = "config.yaml", *registration_path = NULL;
     int generate = 0, check = 0, c, status;
+
+    /* A first word that is not an option names a subcommand. */
+    if (argc > 1 && argv[1][0] != '-') {
+        const struct subcommand *sub = subcommand_find(argv[1]);
+
+        if (sub == NULL) {
+            fprintf(stderr, "warroom: unknown subcommand '%s'\n", argv[1]);
+            main_usage(stderr);
+            return 2;
+        }
+        status = sub->main(argc - 1, argv + 1);
+        json_check_cleanup();
+        return status;
+    }
 
     while ((c = getopt_long(argc, argv, "c:r:gthV", longopts, NULL)) != -1) {
         switch (c) {

@@ -17,6 +17,9 @@ struct subcommand {
     int (*main)(int argc, char **argv);
 };
 
+/* Each subcommand's entry point. */
+int shell_main(int argc, char **argv);
+
 /* The table, NULL-terminated. */
 extern const struct subcommand subcommands_all[];
 

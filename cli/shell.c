@@ -1,0 +1,538 @@
+/*
+ * warroom shell: warroom without a homeserver.  Each line read from the
+ * terminal (or a pipe) becomes an m.room.message from one local user in
+ * one local room, stored like any event the homeserver pushes and offered
+ * to the same router; the bots' answers, instead of going to a
+ * homeserver, reach a local sink that prints their plain-text body.  So a
+ * newcomer sees the bots answer, and a bridge author tries a bridge, with
+ * the real bridges, permission checks and storage.
+ *
+ * The local room (!shell:<domain>) is set up with stored events the first
+ * time: the main bot marks it as a direct chat (so commands need no "!")
+ * and every bot joins it.  Their event IDs are fixed, so running the
+ * shell again stores nothing twice.
+ *
+ *   warroom shell [-c config.yaml] [--as @user:domain] [-v]
+ */
+#include "autoconfig.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "bots.h"
+#include "cli/subcommand.h"
+#include "clock.h"
+#include "config.h"
+#include "core.h"
+#include "log.h"
+#include "outbox.h"
+#include "router.h"
+#include "store/store.h"
+#include "txn.h"
+#include "xmalloc.h"
+
+/* A line longer than this is cut there: a Matrix event is at most 64 KiB. */
+#define SHELL_MAX_LINE 60000
+
+struct shell {
+    uv_loop_t loop;
+    struct config *cfg;
+    struct core core;
+    char *user_id;
+    char *room_id;
+    int tty; /* stdin is a terminal: print a prompt */
+
+    union {
+        uv_tty_t tty;
+        uv_pipe_t pipe;
+    } in;
+    int in_open;
+    uv_fs_t file_req; /* stdin is a regular file: read it with uv_fs_read */
+    char file_buf[65536];
+    int64_t file_offset;
+
+    uv_timer_t timer; /* waits for the outbox to empty at the end */
+    int timer_open;
+
+    char *line; /* the partial line read so far */
+    size_t line_len;
+    uint64_t seq;      /* the lines sent so far, for event and transaction IDs */
+    char nonce[17];    /* makes this run's event IDs unique across runs */
+    int eof;           /* no more input */
+    int shutting_down; /* the router was asked to finish */
+    int status;
+};
+
+/* Prints the prompt when a person is typing. */
+static void
+shell_prompt(struct shell *sh)
+{
+    if (sh->tty && !sh->eof) {
+        printf("warroom> ");
+        fflush(stdout);
+    }
+}
+
+/* Stores one transaction of the given events (a JSON array, owned by the
+ * call) and offers it to the router.  Returns 0 or -1 (logged). */
+static int
+shell_store_events(struct shell *sh, const char *txn_id, struct json_object *events)
+{
+    struct json_object *root = json_object_new_object();
+    struct txn *txn = NULL;
+    struct txn_error err;
+    unsigned char *is_new = NULL;
+    size_t n_new = 0;
+    int64_t txn_seq = 0;
+    char *cause = NULL;
+    const char *text;
+    int ret = -1;
+
+    json_object_object_add(root, "events", events);
+    text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+    if (txn_parse(text, strlen(text), &txn, &err) != 0) {
+        log_error("shell: cannot make an event of that line: %s", err.message);
+        goto out;
+    }
+    is_new = xcalloc(txn->nevents > 0 ? txn->nevents : 1, 1);
+    if (store_put_transaction(sh->core.store, txn_id, txn, clock_now_ms(), is_new, &n_new, &txn_seq, &cause) != 0) {
+        log_error("shell: cannot store the event: %s", cause);
+        goto out;
+    }
+    router_offer_txn(sh->core.router, txn, is_new, txn_seq);
+    ret = 0;
+out:
+    free(cause);
+    free(is_new);
+    txn_free(txn);
+    json_object_put(root);
+    return ret;
+}
+
+/* One state event of the local room's setup, with a fixed event ID. */
+static struct json_object *
+shell_state_event(struct shell *sh, const char *id, const char *sender, const char *type, const char *state_key,
+                  struct json_object *content)
+{
+    struct json_object *ev = json_object_new_object();
+    char *event_id = xasprintf("$shell-%s-%s", id, state_key);
+
+    json_object_object_add(ev, "event_id", json_object_new_string(event_id));
+    json_object_object_add(ev, "room_id", json_object_new_string(sh->room_id));
+    json_object_object_add(ev, "sender", json_object_new_string(sender));
+    json_object_object_add(ev, "type", json_object_new_string(type));
+    json_object_object_add(ev, "state_key", json_object_new_string(state_key));
+    json_object_object_add(ev, "origin_server_ts", json_object_new_int64(clock_now_ms()));
+    json_object_object_add(ev, "content", content);
+    free(event_id);
+    return ev;
+}
+
+/* A membership content. */
+static struct json_object *
+shell_member(const char *membership, int is_direct)
+{
+    struct json_object *c = json_object_new_object();
+
+    json_object_object_add(c, "membership", json_object_new_string(membership));
+    if (is_direct)
+        json_object_object_add(c, "is_direct", json_object_new_boolean(1));
+    return c;
+}
+
+/*
+ * Sets up the local room: the user joins, the main bot marks the room a
+ * direct chat with itself (an invite from warroom's own namespace, which
+ * the router leaves alone), then every bot joins.  The main bot comes
+ * first, so it is the one a bare "ping" or "dns a example.org" speaks to.
+ */
+static int
+shell_setup_room(struct shell *sh)
+{
+    struct json_object *events = json_object_new_array();
+    struct bot *main_bot = bots_main(sh->core.bots);
+
+    json_object_array_add(
+        events, shell_state_event(sh, "member", sh->user_id, "m.room.member", sh->user_id, shell_member("join", 0)));
+    json_object_array_add(events, shell_state_event(sh, "invite", main_bot->user_id, "m.room.member", main_bot->user_id,
+                                                    shell_member("invite", 1)));
+    json_object_array_add(events, shell_state_event(sh, "member", main_bot->user_id, "m.room.member", main_bot->user_id,
+                                                    shell_member("join", 0)));
+    for (struct bot *b = bots_first(sh->core.bots); b != NULL; b = b->next) {
+        if (b != main_bot)
+            json_object_array_add(events, shell_state_event(sh, "member", b->user_id, "m.room.member", b->user_id,
+                                                            shell_member("join", 0)));
+    }
+    return shell_store_events(sh, "shell-setup", events);
+}
+
+/* Sends one line as a message from the local user. */
+static void
+shell_send_line(struct shell *sh, const char *line)
+{
+    struct json_object *events, *ev, *content;
+    char *event_id, *txn_id;
+
+    if (line[0] == '\0') {
+        shell_prompt(sh);
+        return;
+    }
+    sh->seq++;
+    event_id = xasprintf("$shell-%s-%" PRIu64, sh->nonce, sh->seq);
+    txn_id = xasprintf("shell-%s-%" PRIu64, sh->nonce, sh->seq);
+    content = json_object_new_object();
+    json_object_object_add(content, "msgtype", json_object_new_string("m.text"));
+    json_object_object_add(content, "body", json_object_new_string(line));
+    ev = json_object_new_object();
+    json_object_object_add(ev, "event_id", json_object_new_string(event_id));
+    json_object_object_add(ev, "room_id", json_object_new_string(sh->room_id));
+    json_object_object_add(ev, "sender", json_object_new_string(sh->user_id));
+    json_object_object_add(ev, "type", json_object_new_string("m.room.message"));
+    json_object_object_add(ev, "origin_server_ts", json_object_new_int64(clock_now_ms()));
+    json_object_object_add(ev, "content", content);
+    events = json_object_new_array();
+    json_object_array_add(events, ev);
+    shell_store_events(sh, txn_id, events);
+    free(event_id);
+    free(txn_id);
+}
+
+/* The local sink: prints what a bot says, as a Matrix client would show
+ * it (an edit replaces an earlier message: it is printed again, marked).
+ * Joins and leaves are not shown.  Returns the event ID the message gets. */
+static char *
+shell_sink(const struct store_outbox_entry *e, struct json_object *body, void *arg)
+{
+    struct shell *sh = arg;
+    struct json_object *shown = body, *v;
+    struct bot *bot = bots_find(sh->core.bots, e->user_id);
+    const char *name = bot != NULL ? bot->displayname : e->user_id;
+    int edit = 0;
+
+    if (e->kind == STORE_OUTBOX_SEND) {
+        if (json_object_object_get_ex(body, "m.new_content", &v) && json_object_is_type(v, json_type_object)) {
+            shown = v;
+            edit = 1;
+        }
+        if (sh->tty)
+            printf("\r");
+        if (json_object_object_get_ex(shown, "body", &v) && json_object_is_type(v, json_type_string))
+            printf("%s%s: %s\n", name, edit ? " (edited)" : "", json_object_get_string(v));
+        if (e->blob != NULL)
+            printf("%s attached %s (%zu bytes)\n", name, e->blob_name != NULL ? e->blob_name : "a file", e->blob_len);
+        fflush(stdout);
+        shell_prompt(sh);
+    }
+    return xasprintf("$shell-out-%s-%" PRId64, sh->nonce, e->id);
+}
+
+static void shell_finish(struct shell *sh);
+
+/* Waits until every answer has been printed, then stops the loop. */
+static void
+shell_on_timer(uv_timer_t *t)
+{
+    struct shell *sh = t->data;
+
+    if (outbox_depth(sh->core.outbox) == 0)
+        uv_stop(&sh->loop);
+}
+
+/* The router has answered every command. */
+static void
+shell_on_router_done(void *arg)
+{
+    struct shell *sh = arg;
+
+    uv_timer_start(&sh->timer, shell_on_timer, 0, 10);
+}
+
+/* Stops reading and lets running commands answer. */
+static void
+shell_finish(struct shell *sh)
+{
+    if (sh->shutting_down)
+        return;
+    sh->shutting_down = 1;
+    sh->eof = 1;
+    if (sh->in_open && !uv_is_closing((uv_handle_t *)&sh->in))
+        uv_read_stop((uv_stream_t *)&sh->in);
+    router_shutdown(sh->core.router, shell_on_router_done, sh);
+}
+
+/* Splits what was read into lines and sends each complete one. */
+static void
+shell_take(struct shell *sh, const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n') {
+            sh->line[sh->line_len] = '\0';
+            if (sh->line_len > 0 && sh->line[sh->line_len - 1] == '\r')
+                sh->line[sh->line_len - 1] = '\0';
+            shell_send_line(sh, sh->line);
+            sh->line_len = 0;
+        } else if (sh->line_len < SHELL_MAX_LINE) {
+            sh->line[sh->line_len++] = buf[i];
+        }
+    }
+}
+
+/* At the end of the input, a last line without a newline counts too. */
+static void
+shell_eof(struct shell *sh)
+{
+    if (sh->line_len > 0) {
+        sh->line[sh->line_len] = '\0';
+        shell_send_line(sh, sh->line);
+        sh->line_len = 0;
+    }
+    shell_finish(sh);
+}
+
+static void
+shell_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    buf->base = xmalloc(suggested);
+    buf->len = suggested;
+}
+
+static void
+shell_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct shell *sh = s->data;
+
+    if (n > 0)
+        shell_take(sh, buf->base, (size_t)n);
+    else if (n < 0) {
+        if (n != UV_EOF)
+            log_error("shell: reading the input: %s", uv_strerror((int)n));
+        shell_eof(sh);
+    }
+    free(buf->base);
+}
+
+static void shell_read_file(struct shell *sh);
+
+/* A chunk of a regular file given as input. */
+static void
+shell_on_file_read(uv_fs_t *req)
+{
+    struct shell *sh = req->data;
+    ssize_t n = req->result;
+
+    uv_fs_req_cleanup(req);
+    if (n > 0) {
+        shell_take(sh, sh->file_buf, (size_t)n);
+        sh->file_offset += n;
+        shell_read_file(sh);
+        return;
+    }
+    if (n < 0)
+        log_error("shell: reading the input: %s", uv_strerror((int)n));
+    shell_eof(sh);
+}
+
+static void
+shell_read_file(struct shell *sh)
+{
+    uv_buf_t b = uv_buf_init(sh->file_buf, sizeof(sh->file_buf));
+
+    sh->file_req.data = sh;
+    if (uv_fs_read(&sh->loop, &sh->file_req, 0, &b, 1, sh->file_offset, shell_on_file_read) != 0)
+        shell_eof(sh);
+}
+
+/* Starts reading standard input, whatever it is. */
+static int
+shell_open_input(struct shell *sh)
+{
+    uv_handle_type type = uv_guess_handle(0);
+    int rc;
+
+    if (type == UV_FILE) {
+        shell_read_file(sh);
+        return 0;
+    }
+    if (type == UV_TTY) {
+        sh->tty = 1;
+        rc = uv_tty_init(&sh->loop, &sh->in.tty, 0, 1);
+    } else if (type == UV_NAMED_PIPE) {
+        if ((rc = uv_pipe_init(&sh->loop, &sh->in.pipe, 0)) == 0 && (rc = uv_pipe_open(&sh->in.pipe, 0)) != 0)
+            uv_close((uv_handle_t *)&sh->in.pipe, NULL);
+    } else {
+        log_error("shell: standard input is neither a terminal, a pipe nor a file");
+        return -1;
+    }
+    if (rc != 0) {
+        log_error("shell: cannot read standard input: %s", uv_strerror(rc));
+        return -1;
+    }
+    sh->in_open = 1;
+    sh->in.pipe.data = sh;
+    if ((rc = uv_read_start((uv_stream_t *)&sh->in, shell_alloc, shell_on_read)) != 0) {
+        log_error("shell: cannot read standard input: %s", uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* A random hex string: this run's event IDs must not repeat an earlier
+ * run's, or the store would take them for events it already has. */
+static void
+shell_make_nonce(char out[17])
+{
+    unsigned char raw[8];
+
+    if (uv_random(NULL, NULL, raw, sizeof(raw), 0, NULL) != 0)
+        abort();
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+static void
+shell_usage(FILE *f)
+{
+    fprintf(f, "usage: warroom shell [-c config.yaml] [--as @user:domain] [-v]\n"
+               "\n"
+               "Reads commands, one per line, as the user @shell:<homeserver.domain> (or --as) in a local\n"
+               "direct chat with the bots, and prints their answers.  Uses the configured bridges,\n"
+               "permissions and database; needs no homeserver.  End with Ctrl-D.\n"
+               "\n"
+               "  -c, --config FILE  configuration file (default: config.yaml)\n"
+               "      --as USER      the Matrix user ID to act as\n"
+               "  -v, --verbose      log at the configured level (default: warnings and errors only)\n");
+}
+
+/* Runs the shell until the input ends; returns the exit status. */
+static int
+shell_run(struct shell *sh)
+{
+    struct config_errors errs = {0};
+    char *cause = NULL;
+
+    if (core_open(&sh->core, &sh->loop, sh->cfg, 1, &errs) != 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "%s\n", errs.lines[i]);
+        config_errors_free(&errs);
+        return 1;
+    }
+    outbox_set_sink(sh->core.outbox, shell_sink, sh);
+    if (router_start(sh->core.router, &cause) != 0) {
+        log_error("cannot catch up with stored events: %s", cause);
+        free(cause);
+        return 1;
+    }
+    if (shell_setup_room(sh) != 0 || shell_open_input(sh) != 0)
+        return 1;
+    outbox_kick(sh->core.outbox);
+    if (sh->tty)
+        printf("warroom shell: you are %s; type help, or !help.  Ctrl-D ends.\n", sh->user_id);
+    shell_prompt(sh);
+    uv_run(&sh->loop, UV_RUN_DEFAULT);
+    if (sh->tty)
+        printf("\n");
+    return sh->status;
+}
+
+int
+shell_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"as", required_argument, NULL, 'a'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = "config.yaml", *as = NULL;
+    struct config_errors errs = {0};
+    struct shell *sh = xcalloc(1, sizeof(*sh));
+    int c, verbose = 0, status = 1;
+    enum log_level level;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'a':
+            as = optarg;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'h':
+            shell_usage(stdout);
+            free(sh);
+            return 0;
+        default:
+            shell_usage(stderr);
+            free(sh);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "warroom shell: unexpected argument '%s'\n", argv[optind]);
+        shell_usage(stderr);
+        free(sh);
+        return 2;
+    }
+    if (as != NULL && (as[0] != '@' || strchr(as, ':') == NULL)) {
+        fprintf(stderr, "warroom shell: --as wants a Matrix user ID like @alice:example.org, not '%s'\n", as);
+        free(sh);
+        return 2;
+    }
+    if (config_load(config_path, &sh->cfg, &errs) != 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "%s\n", errs.lines[i]);
+        config_errors_free(&errs);
+        free(sh);
+        return 1;
+    }
+    level = (enum log_level)sh->cfg->logging.level;
+    if (!verbose && level < LOG_LEVEL_WARN)
+        level = LOG_LEVEL_WARN;
+    log_init(level, (enum log_format)sh->cfg->logging.format);
+    sh->user_id = as != NULL ? xstrdup(as) : xasprintf("@shell:%s", sh->cfg->homeserver.domain);
+    sh->room_id = xasprintf("!shell:%s", sh->cfg->homeserver.domain);
+    sh->line = xmalloc(SHELL_MAX_LINE + 1);
+    sh->status = 0;
+    shell_make_nonce(sh->nonce);
+    if (uv_loop_init(&sh->loop) != 0) {
+        log_error("cannot set up the event loop");
+        goto out;
+    }
+    if (uv_timer_init(&sh->loop, &sh->timer) != 0)
+        abort();
+    sh->timer.data = sh;
+    sh->timer_open = 1;
+
+    status = shell_run(sh);
+
+    /* Whatever still runs stays recorded and runs at the next start. */
+    core_close(&sh->core);
+    if (sh->in_open)
+        uv_close((uv_handle_t *)&sh->in, NULL);
+    uv_close((uv_handle_t *)&sh->timer, NULL);
+    if (!sh->eof && sh->file_req.type == UV_FS)
+        uv_cancel((uv_req_t *)&sh->file_req);
+    uv_run(&sh->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&sh->loop) != 0) {
+        log_error("the event loop did not close cleanly");
+        status = 1;
+    }
+out:
+    free(sh->line);
+    free(sh->user_id);
+    free(sh->room_id);
+    config_free(sh->cfg);
+    free(sh);
+    return status;
+}

@@ -25,6 +25,7 @@
 #include <uv.h>
 
 #include "bots.h"
+#include "cli/local_room.h"
 #include "cli/subcommand.h"
 #include "clock.h"
 #include "config.h"
@@ -33,7 +34,6 @@
 #include "outbox.h"
 #include "router.h"
 #include "store/store.h"
-#include "txn.h"
 #include "xmalloc.h"
 
 /* A line longer than this is cut there: a Matrix event is at most 64 KiB. */
@@ -43,8 +43,8 @@ struct shell {
     uv_loop_t loop;
     struct config *cfg;
     struct core core;
-    char *user_id;
-    char *room_id;
+    const char *as; /* --as, or NULL */
+    struct local_room room;
     int tty; /* stdin is a terminal: print a prompt */
 
     union {
@@ -61,8 +61,6 @@ struct shell {
 
     char *line; /* the partial line read so far */
     size_t line_len;
-    uint64_t seq;      /* the lines sent so far, for event and transaction IDs */
-    char nonce[17];    /* makes this run's event IDs unique across runs */
     int eof;           /* no more input */
     int shutting_down; /* the router was asked to finish */
     int status;
@@ -78,128 +76,20 @@ shell_prompt(struct shell *sh)
     }
 }
 
-/* Stores one transaction of the given events (a JSON array, owned by the
- * call) and offers it to the router.  Returns 0 or -1 (logged). */
-static int
-shell_store_events(struct shell *sh, const char *txn_id, struct json_object *events)
-{
-    struct json_object *root = json_object_new_object();
-    struct txn *txn = NULL;
-    struct txn_error err;
-    unsigned char *is_new = NULL;
-    size_t n_new = 0;
-    int64_t txn_seq = 0;
-    char *cause = NULL;
-    const char *text;
-    int ret = -1;
-
-    json_object_object_add(root, "events", events);
-    text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
-    if (txn_parse(text, strlen(text), &txn, &err) != 0) {
-        log_error("shell: cannot make an event of that line: %s", err.message);
-        goto out;
-    }
-    is_new = xcalloc(txn->nevents > 0 ? txn->nevents : 1, 1);
-    if (store_put_transaction(sh->core.store, txn_id, txn, clock_now_ms(), is_new, &n_new, &txn_seq, &cause) != 0) {
-        log_error("shell: cannot store the event: %s", cause);
-        goto out;
-    }
-    router_offer_txn(sh->core.router, txn, is_new, txn_seq);
-    ret = 0;
-out:
-    free(cause);
-    free(is_new);
-    txn_free(txn);
-    json_object_put(root);
-    return ret;
-}
-
-/* One state event of the local room's setup, with a fixed event ID. */
-static struct json_object *
-shell_state_event(struct shell *sh, const char *id, const char *sender, const char *type, const char *state_key,
-                  struct json_object *content)
-{
-    struct json_object *ev = json_object_new_object();
-    char *event_id = xasprintf("$shell-%s-%s", id, state_key);
-
-    json_object_object_add(ev, "event_id", json_object_new_string(event_id));
-    json_object_object_add(ev, "room_id", json_object_new_string(sh->room_id));
-    json_object_object_add(ev, "sender", json_object_new_string(sender));
-    json_object_object_add(ev, "type", json_object_new_string(type));
-    json_object_object_add(ev, "state_key", json_object_new_string(state_key));
-    json_object_object_add(ev, "origin_server_ts", json_object_new_int64(clock_now_ms()));
-    json_object_object_add(ev, "content", content);
-    free(event_id);
-    return ev;
-}
-
-/* A membership content. */
-static struct json_object *
-shell_member(const char *membership, int is_direct)
-{
-    struct json_object *c = json_object_new_object();
-
-    json_object_object_add(c, "membership", json_object_new_string(membership));
-    if (is_direct)
-        json_object_object_add(c, "is_direct", json_object_new_boolean(1));
-    return c;
-}
-
-/*
- * Sets up the local room: the user joins, the main bot marks the room a
- * direct chat with itself (an invite from warroom's own namespace, which
- * the router leaves alone), then every bot joins.  The main bot comes
- * first, so it is the one a bare "ping" or "dns a example.org" speaks to.
- */
-static int
-shell_setup_room(struct shell *sh)
-{
-    struct json_object *events = json_object_new_array();
-    struct bot *main_bot = bots_main(sh->core.bots);
-
-    json_object_array_add(
-        events, shell_state_event(sh, "member", sh->user_id, "m.room.member", sh->user_id, shell_member("join", 0)));
-    json_object_array_add(events, shell_state_event(sh, "invite", main_bot->user_id, "m.room.member", main_bot->user_id,
-                                                    shell_member("invite", 1)));
-    json_object_array_add(events, shell_state_event(sh, "member", main_bot->user_id, "m.room.member", main_bot->user_id,
-                                                    shell_member("join", 0)));
-    for (struct bot *b = bots_first(sh->core.bots); b != NULL; b = b->next) {
-        if (b != main_bot)
-            json_object_array_add(events, shell_state_event(sh, "member", b->user_id, "m.room.member", b->user_id,
-                                                            shell_member("join", 0)));
-    }
-    return shell_store_events(sh, "shell-setup", events);
-}
-
 /* Sends one line as a message from the local user. */
 static void
 shell_send_line(struct shell *sh, const char *line)
 {
-    struct json_object *events, *ev, *content;
-    char *event_id, *txn_id;
+    char *cause = NULL;
 
     if (line[0] == '\0') {
         shell_prompt(sh);
         return;
     }
-    sh->seq++;
-    event_id = xasprintf("$shell-%s-%" PRIu64, sh->nonce, sh->seq);
-    txn_id = xasprintf("shell-%s-%" PRIu64, sh->nonce, sh->seq);
-    content = json_object_new_object();
-    json_object_object_add(content, "msgtype", json_object_new_string("m.text"));
-    json_object_object_add(content, "body", json_object_new_string(line));
-    ev = json_object_new_object();
-    json_object_object_add(ev, "event_id", json_object_new_string(event_id));
-    json_object_object_add(ev, "room_id", json_object_new_string(sh->room_id));
-    json_object_object_add(ev, "sender", json_object_new_string(sh->user_id));
-    json_object_object_add(ev, "type", json_object_new_string("m.room.message"));
-    json_object_object_add(ev, "origin_server_ts", json_object_new_int64(clock_now_ms()));
-    json_object_object_add(ev, "content", content);
-    events = json_object_new_array();
-    json_object_array_add(events, ev);
-    shell_store_events(sh, txn_id, events);
-    free(event_id);
-    free(txn_id);
+    if (local_room_say(&sh->room, line, &cause) != 0) {
+        log_error("shell: %s", cause);
+        free(cause);
+    }
 }
 
 /* The local sink: prints what a bot says, as a Matrix client would show
@@ -228,7 +118,7 @@ shell_sink(const struct store_outbox_entry *e, struct json_object *body, void *a
         fflush(stdout);
         shell_prompt(sh);
     }
-    return xasprintf("$shell-out-%s-%" PRId64, sh->nonce, e->id);
+    return xasprintf("$shell-out-%s-%" PRId64, sh->room.nonce, e->id);
 }
 
 static void shell_finish(struct shell *sh);
@@ -382,19 +272,6 @@ shell_open_input(struct shell *sh)
     return 0;
 }
 
-/* A random hex string: this run's event IDs must not repeat an earlier
- * run's, or the store would take them for events it already has. */
-static void
-shell_make_nonce(char out[17])
-{
-    unsigned char raw[8];
-
-    if (uv_random(NULL, NULL, raw, sizeof(raw), 0, NULL) != 0)
-        abort();
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(out + 2 * i, 3, "%02x", raw[i]);
-}
-
 static void
 shell_usage(FILE *f)
 {
@@ -428,11 +305,16 @@ shell_run(struct shell *sh)
         free(cause);
         return 1;
     }
-    if (shell_setup_room(sh) != 0 || shell_open_input(sh) != 0)
+    if (local_room_open(&sh->room, &sh->core, sh->as, &cause) != 0) {
+        log_error("cannot set up the shell's room: %s", cause);
+        free(cause);
+        return 1;
+    }
+    if (shell_open_input(sh) != 0)
         return 1;
     outbox_kick(sh->core.outbox);
     if (sh->tty)
-        printf("warroom shell: you are %s; type help, or !help.  Ctrl-D ends.\n", sh->user_id);
+        printf("warroom shell: you are %s; type help, or !help.  Ctrl-D ends.\n", sh->room.user_id);
     shell_prompt(sh);
     uv_run(&sh->loop, UV_RUN_DEFAULT);
     if (sh->tty)
@@ -500,11 +382,9 @@ shell_main(int argc, char **argv)
     if (!verbose && level < LOG_LEVEL_WARN)
         level = LOG_LEVEL_WARN;
     log_init(level, (enum log_format)sh->cfg->logging.format);
-    sh->user_id = as != NULL ? xstrdup(as) : xasprintf("@shell:%s", sh->cfg->homeserver.domain);
-    sh->room_id = xasprintf("!shell:%s", sh->cfg->homeserver.domain);
+    sh->as = as;
     sh->line = xmalloc(SHELL_MAX_LINE + 1);
     sh->status = 0;
-    shell_make_nonce(sh->nonce);
     if (uv_loop_init(&sh->loop) != 0) {
         log_error("cannot set up the event loop");
         goto out;
@@ -530,8 +410,7 @@ shell_main(int argc, char **argv)
     }
 out:
     free(sh->line);
-    free(sh->user_id);
-    free(sh->room_id);
+    local_room_clear(&sh->room);
     config_free(sh->cfg);
     free(sh);
     return status;

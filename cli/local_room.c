@@ -43,6 +43,8 @@ local_room_store(struct local_room *lr, const char *txn_id, struct json_object *
     is_new = xcalloc(txn->nevents > 0 ? txn->nevents : 1, 1);
     if (store_put_transaction(lr->core->store, txn_id, txn, clock_now_ms(), is_new, &n_new, &txn_seq, cause) != 0)
         goto out;
+    if (lr->on_stored != NULL)
+        lr->on_stored(lr, lr->on_stored_arg);
     router_offer_txn(lr->core->router, txn, is_new, txn_seq);
     ret = 0;
 out:

@@ -23,6 +23,10 @@ struct local_room {
     char *user_id;  /* who speaks */
     uint64_t seq;   /* messages sent so far */
     char nonce[17]; /* makes this run's event IDs unique across runs */
+    /* Called, if set, between storing a message and offering it to the
+     * router (the benchmark starts its clock there). */
+    void (*on_stored)(struct local_room *lr, void *arg);
+    void *on_stored_arg;
 };
 
 /* Sets up the room for user_id (NULL: @shell:<domain>).  Returns 0, or -1

@@ -169,6 +169,8 @@ bridge_host_new(const struct bridge_host_options *opt, struct bridge_host **out,
             continue;
         }
         inst->inited = 1;
+        if (opt->check_only)
+            continue;
         local = bridge_host_localpart(opt->cfg, b->name);
         inst->bot =
             bots_add(opt->bots, local, b->displayname, b->name, b->level > PERM_ANALYST ? b->level : PERM_ANALYST);

@@ -38,6 +38,10 @@ struct bridge_host_options {
     struct store *store;  /* the loop thread's connection (tool cache) */
     struct bots *bots;    /* each enabled bridge's bot is added here */
     struct hs_client *hc; /* media downloads, as the bridge's bot */
+    /* warroom -t: apply the configuration and run each enabled bridge's
+     * init (which checks what the tables cannot: keys present, files
+     * readable), but add no bots; cu, store, bots and hc may be NULL. */
+    int check_only;
 };
 
 /* Returns 0 with *out (free with bridge_host_free()), or -1 with lines

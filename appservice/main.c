@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli/subcommand.h"
+#include "bridge_host.h"
 #include "config.h"
 #include "daemon.h"
 #include "json_check.h"
@@ -70,6 +71,27 @@ main_generate(const char *config_path, const char *registration_path)
     return 0;
 }
 
+/* Checks the bridges' sections as the daemon's start would: unknown
+ * bridges, every key, and each enabled bridge's init. */
+static int
+main_check_bridges(const struct config *cfg, struct config_errors *errs)
+{
+    struct bridge_host_options opt = {.cfg = cfg, .check_only = 1};
+    struct bridge_host *h = NULL;
+    uv_loop_t loop;
+    int ret;
+
+    if (uv_loop_init(&loop) != 0)
+        abort();
+    opt.loop = &loop;
+    ret = bridge_host_new(&opt, &h, errs);
+    bridge_host_free(h);
+    while (uv_run(&loop, UV_RUN_NOWAIT) != 0)
+        ;
+    uv_loop_close(&loop);
+    return ret;
+}
+
 static int
 main_check(const char *config_path, const char *registration_path)
 {
@@ -80,6 +102,8 @@ main_check(const char *config_path, const char *registration_path)
     if (config_load(config_path, &cfg, &errs) != 0 || config_check_runnable(cfg, &errs) != 0)
         status = 1;
     if (cfg != NULL && registration_path != NULL && registration_check(cfg, registration_path, &errs) != 0)
+        status = 1;
+    if (cfg != NULL && main_check_bridges(cfg, &errs) != 0)
         status = 1;
     if (status != 0)
         main_print_errors(&errs);

@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <uv.h>
+
+#include "appservice/bridge_host.h"
 #include "appservice/config.h"
 #include "appservice/xmalloc.h"
 #include "appservice/yaml_tree.h"
@@ -1081,7 +1084,9 @@ test_example_config(void)
             ok(yaml_tree_is_null(v), "%s is left empty", k->name);
         else if (k->default_value == NULL)
             ok(!yaml_tree_is_null(v), "%s (required) has an example value", k->name);
-        else if (k->type == CONFIG_LEVELMAP || k->type == CONFIG_SUBTREE)
+        else if (k->type == CONFIG_SUBTREE)
+            ok(v->type == YAML_MAPPING_NODE, "%s is a mapping (each bridge's section with its defaults)", k->name);
+        else if (k->type == CONFIG_LEVELMAP)
             ok(yaml_tree_is_null(v) ||
                    (v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.top == v->data.mapping.pairs.start),
                "%s shows its default, empty", k->name);
@@ -1094,6 +1099,22 @@ test_example_config(void)
                 ok(0, "%s is in the table twice", k->name);
         if (k->type == CONFIG_ENUM)
             ok(k->choices != NULL && k->choices[0] != NULL, "%s has choices", k->name);
+    }
+    /* The bridges' sections as warroom -t checks them. */
+    {
+        struct bridge_host_options bopt = {.cfg = cfg, .check_only = 1};
+        struct bridge_host *h = NULL;
+        uv_loop_t loop;
+
+        uv_loop_init(&loop);
+        bopt.loop = &loop;
+        is_int(bridge_host_new(&bopt, &h, &errs), 0, "the example's bridge sections are valid");
+        is_str(errors_joined(&errs, path), "", "with no errors");
+        config_errors_free(&errs);
+        bridge_host_free(h);
+        while (uv_run(&loop, UV_RUN_NOWAIT) != 0)
+            ;
+        uv_loop_close(&loop);
     }
     config_free(cfg);
     free(path);

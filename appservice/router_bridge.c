@@ -163,7 +163,7 @@ router_bridge_on_done(const struct bridge_host_outcome *o, void *arg)
     if (o->result != NULL) {
         render_result(job->bridge->name, cmd != NULL ? cmd->name : job->command, o->result, 32 * 1024, &out);
         if (o->from_cache) {
-            char *body = xasprintf("%s\n(from the cache of the last hour's lookups)", out.body);
+            char *body = xasprintf("%s\n(from the cache of recent lookups: the tool was not asked again)", out.body);
 
             free(out.body);
             out.body = body;

@@ -25,6 +25,7 @@
 #include "appservice/xmalloc.h"
 #include "bridges/abuseipdb.h"
 #include "bridges/bridge.h"
+#include "bridges/bridge_json.h"
 
 /* The latest reports shown, and how much of each comment. */
 #define ABUSEIPDB_SHOWN_REPORTS 5
@@ -123,43 +124,7 @@ abuseipdb_thousands(long long n)
     return xstrdup(out);
 }
 
-/* ---- small JSON readers ---------------------------------------------------------------- */
-
-static struct json_object *
-abuseipdb_get(struct json_object *o, const char *key, json_type t)
-{
-    struct json_object *v;
-
-    if (o == NULL || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, t))
-        return NULL;
-    return v;
-}
-
-/* The non-empty string member key of o, or NULL. */
-static const char *
-abuseipdb_str(struct json_object *o, const char *key)
-{
-    struct json_object *v = abuseipdb_get(o, key, json_type_string);
-
-    return v != NULL && json_object_get_string_len(v) > 0 ? json_object_get_string(v) : NULL;
-}
-
-static long long
-abuseipdb_int(struct json_object *o, const char *key, long long def)
-{
-    struct json_object *v = abuseipdb_get(o, key, json_type_int);
-
-    return v != NULL ? (long long)json_object_get_int64(v) : def;
-}
-
-/* 1 or 0 for a boolean member, -1 if absent or null. */
-static int
-abuseipdb_bool(struct json_object *o, const char *key)
-{
-    struct json_object *v = abuseipdb_get(o, key, json_type_boolean);
-
-    return v != NULL ? json_object_get_boolean(v) != 0 : -1;
-}
+/* ---- small helpers ---------------------------------------------------------------------- */
 
 static void
 abuseipdb_join(char **list, const char *sep, const char *text)
@@ -184,7 +149,7 @@ abuseipdb_yes_no(int b)
 static char *
 abuseipdb_report_categories(struct json_object *report, size_t counts[ABUSEIPDB_NCATEGORIES])
 {
-    struct json_object *cats = abuseipdb_get(report, "categories", json_type_array);
+    struct json_object *cats = bridge_json_get(report, "categories", json_type_array);
     char *list = NULL;
 
     for (size_t i = 0; cats != NULL && i < json_object_array_length(cats); i++) {
@@ -221,7 +186,7 @@ abuseipdb_comment(const char *text)
 struct bridge_result *
 abuseipdb_result(const char *ip, long days, struct json_object *doc, char **cause)
 {
-    struct json_object *data = abuseipdb_get(doc, "data", json_type_object), *reports, *hostnames;
+    struct json_object *data = bridge_json_get(doc, "data", json_type_object), *reports, *hostnames;
     size_t counts[ABUSEIPDB_NCATEGORIES] = {0};
     long long score, total, users;
     int tor, white;
@@ -230,22 +195,22 @@ abuseipdb_result(const char *ip, long days, struct json_object *doc, char **caus
     char *summary = NULL, *text, *n1, *n2, *list = NULL;
 
     *cause = NULL;
-    if (data == NULL || (score = abuseipdb_int(data, "abuseConfidenceScore", -1)) < 0) {
+    if (data == NULL || (score = bridge_json_int(data, "abuseConfidenceScore", -1)) < 0) {
         *cause = xstrdup("the answer has no data.abuseConfidenceScore");
         return NULL;
     }
-    total = abuseipdb_int(data, "totalReports", 0);
-    users = abuseipdb_int(data, "numDistinctUsers", 0);
-    tor = abuseipdb_bool(data, "isTor");
-    white = abuseipdb_bool(data, "isWhitelisted");
-    isp = abuseipdb_str(data, "isp");
-    usage = abuseipdb_str(data, "usageType");
-    last = abuseipdb_str(data, "lastReportedAt");
-    country_code = abuseipdb_str(data, "countryCode");
-    country_name = abuseipdb_str(data, "countryName");
-    domain = abuseipdb_str(data, "domain");
-    reports = abuseipdb_get(data, "reports", json_type_array);
-    hostnames = abuseipdb_get(data, "hostnames", json_type_array);
+    total = bridge_json_int(data, "totalReports", 0);
+    users = bridge_json_int(data, "numDistinctUsers", 0);
+    tor = bridge_json_bool(data, "isTor");
+    white = bridge_json_bool(data, "isWhitelisted");
+    isp = bridge_json_str(data, "isp");
+    usage = bridge_json_str(data, "usageType");
+    last = bridge_json_str(data, "lastReportedAt");
+    country_code = bridge_json_str(data, "countryCode");
+    country_name = bridge_json_str(data, "countryName");
+    domain = bridge_json_str(data, "domain");
+    reports = bridge_json_get(data, "reports", json_type_array);
+    hostnames = bridge_json_get(data, "hostnames", json_type_array);
 
     r = bridge_result_new("AbuseIPDB on %s (last %ld days)", ip, days);
     bridge_result_verdict(r, abuseipdb_verdict((long)score, (long)total, white));
@@ -283,8 +248,8 @@ abuseipdb_result(const char *ip, long days, struct json_object *doc, char **caus
 
     /* The rows. */
     bridge_result_columns(r, "Field", "Value", NULL);
-    bridge_result_row(r, "IP address", abuseipdb_str(data, "ipAddress") != NULL ? abuseipdb_str(data, "ipAddress") : ip,
-                      NULL);
+    bridge_result_row(r, "IP address",
+                      bridge_json_str(data, "ipAddress") != NULL ? bridge_json_str(data, "ipAddress") : ip, NULL);
     text = xasprintf("%lld%%", score);
     bridge_result_row(r, "Abuse confidence", text, NULL);
     free(text);
@@ -356,8 +321,8 @@ abuseipdb_result(const char *ip, long days, struct json_object *doc, char **caus
     free(list);
     for (size_t i = 0; reports != NULL && i < json_object_array_length(reports) && i < ABUSEIPDB_SHOWN_REPORTS; i++) {
         struct json_object *rep = json_object_array_get_idx(reports, i);
-        const char *when = abuseipdb_str(rep, "reportedAt"), *comment = abuseipdb_str(rep, "comment");
-        const char *from = abuseipdb_str(rep, "reporterCountryCode");
+        const char *when = bridge_json_str(rep, "reportedAt"), *comment = bridge_json_str(rep, "comment");
+        const char *from = bridge_json_str(rep, "reporterCountryCode");
         char *cats = abuseipdb_report_categories(rep, NULL),
              *shown = comment != NULL ? abuseipdb_comment(comment) : NULL;
         char *field = xasprintf("Report %.10s%s%s%s", when != NULL ? when : "", from != NULL ? " (from " : "",

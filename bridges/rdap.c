@@ -39,6 +39,7 @@
 #include "appservice/tool_http.h"
 #include "appservice/xmalloc.h"
 #include "bridges/bridge.h"
+#include "bridges/bridge_json.h"
 #include "bridges/rdap.h"
 
 #ifndef WARROOM_PKGDATADIR
@@ -101,19 +102,7 @@ static const struct config_key rdap_config[] = {
     {.name = NULL},
 };
 
-/* ---- small JSON readers ---------------------------------------------------------------- */
-
-/* The string member key of o, or NULL (also for ""). */
-static const char *
-rdap_str(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-
-    if (o == NULL || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string) ||
-        json_object_get_string_len(v) == 0)
-        return NULL;
-    return json_object_get_string(v);
-}
+/* ---- small helpers ---------------------------------------------------------------------- */
 
 /* The array member key of o, or NULL. */
 static struct json_object *
@@ -519,7 +508,7 @@ rdap_contact_read(struct json_object *entity, struct rdap_contact *c, int abuse,
     struct json_object *vcard = rdap_array(entity, "vcardArray"), *props, *ids;
 
     c->found = 1;
-    c->handle = rdap_str(entity, "handle");
+    c->handle = bridge_json_str(entity, "handle");
     if (vcard != NULL && json_object_array_length(vcard) >= 2 &&
         json_object_is_type((props = json_object_array_get_idx(vcard, 1)), json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(props); i++) {
@@ -554,10 +543,10 @@ rdap_contact_read(struct json_object *entity, struct rdap_contact *c, int abuse,
     if ((ids = rdap_array(entity, "publicIds")) != NULL) {
         for (size_t i = 0; i < json_object_array_length(ids); i++) {
             struct json_object *id = json_object_array_get_idx(ids, i);
-            const char *type = rdap_str(id, "type");
+            const char *type = bridge_json_str(id, "type");
 
             if (type != NULL && strcasecmp(type, "IANA Registrar ID") == 0 && c->iana_id == NULL)
-                c->iana_id = rdap_str(id, "identifier");
+                c->iana_id = bridge_json_str(id, "identifier");
         }
     }
 }
@@ -644,9 +633,9 @@ rdap_event(struct json_object *obj, const char *action, int64_t *when)
 
     for (size_t i = 0; events != NULL && i < json_object_array_length(events); i++) {
         struct json_object *e = json_object_array_get_idx(events, i);
-        const char *a = rdap_str(e, "eventAction");
+        const char *a = bridge_json_str(e, "eventAction");
 
-        if (a != NULL && strcasecmp(a, action) == 0 && rdap_parse_time(rdap_str(e, "eventDate"), when) == 0)
+        if (a != NULL && strcasecmp(a, action) == 0 && rdap_parse_time(bridge_json_str(e, "eventDate"), when) == 0)
             return 1;
     }
     return 0;
@@ -752,7 +741,7 @@ rdap_domain(struct bridge_result *r, struct json_object *doc, int64_t now)
 {
     struct rdap_people p = {0};
     struct json_object *ns = rdap_array(doc, "nameservers"), *dnssec, *v;
-    const char *ldh = rdap_str(doc, "ldhName"), *uni = rdap_str(doc, "unicodeName");
+    const char *ldh = bridge_json_str(doc, "ldhName"), *uni = bridge_json_str(doc, "unicodeName");
     char *name = ldh != NULL ? rdap_lower(ldh) : NULL, *servers = NULL, *registrar, *summary = NULL;
     int64_t registered = 0, expires = 0;
     int have_reg = rdap_event(doc, "registration", &registered);
@@ -763,8 +752,8 @@ rdap_domain(struct bridge_result *r, struct json_object *doc, int64_t now)
         bridge_result_row(r, "Domain", name, NULL);
     if (uni != NULL && (name == NULL || strcasecmp(uni, name) != 0))
         bridge_result_row(r, "Unicode name", uni, NULL);
-    if (rdap_str(doc, "handle") != NULL)
-        bridge_result_row(r, "Handle", rdap_str(doc, "handle"), NULL);
+    if (bridge_json_str(doc, "handle") != NULL)
+        bridge_result_row(r, "Handle", bridge_json_str(doc, "handle"), NULL);
     rdap_people_read(doc, &p, r, 0);
     registrar = rdap_people_rows(r, &p);
     rdap_event_row(r, doc, "registration", "Registered", now);
@@ -772,7 +761,7 @@ rdap_domain(struct bridge_result *r, struct json_object *doc, int64_t now)
     rdap_event_row(r, doc, "last changed", "Last changed", now);
     rdap_status_row(r, doc);
     for (size_t i = 0; ns != NULL && i < json_object_array_length(ns); i++) {
-        const char *host = rdap_str(json_object_array_get_idx(ns, i), "ldhName");
+        const char *host = bridge_json_str(json_object_array_get_idx(ns, i), "ldhName");
         char *lower, *norm = NULL;
 
         if (host == NULL)
@@ -789,8 +778,8 @@ rdap_domain(struct bridge_result *r, struct json_object *doc, int64_t now)
     if (json_object_object_get_ex(doc, "secureDNS", &dnssec) && json_object_is_type(dnssec, json_type_object) &&
         json_object_object_get_ex(dnssec, "delegationSigned", &v) && json_object_is_type(v, json_type_boolean))
         bridge_result_row(r, "DNSSEC", json_object_get_boolean(v) ? "signed" : "unsigned", NULL);
-    if (rdap_str(doc, "port43") != NULL)
-        bridge_result_row(r, "WHOIS server", rdap_str(doc, "port43"), NULL);
+    if (bridge_json_str(doc, "port43") != NULL)
+        bridge_result_row(r, "WHOIS server", bridge_json_str(doc, "port43"), NULL);
 
     /* The summary: the age first when it is the reason for concern. */
     if (have_reg) {
@@ -850,7 +839,8 @@ rdap_cidrs(struct json_object *doc)
 
     for (size_t i = 0; cidrs != NULL && i < json_object_array_length(cidrs); i++) {
         struct json_object *c = json_object_array_get_idx(cidrs, i), *len;
-        const char *prefix = rdap_str(c, "v4prefix") != NULL ? rdap_str(c, "v4prefix") : rdap_str(c, "v6prefix");
+        const char *prefix =
+            bridge_json_str(c, "v4prefix") != NULL ? bridge_json_str(c, "v4prefix") : bridge_json_str(c, "v6prefix");
         char *one;
 
         if (prefix == NULL || !json_object_object_get_ex(c, "length", &len) || !json_object_is_type(len, json_type_int))
@@ -867,16 +857,17 @@ static void
 rdap_network(struct bridge_result *r, struct json_object *doc, int64_t now)
 {
     struct rdap_people p = {0};
-    const char *start = rdap_str(doc, "startAddress"), *end = rdap_str(doc, "endAddress");
-    const char *name = rdap_str(doc, "name"), *country = rdap_str(doc, "country"), *type = rdap_str(doc, "type");
+    const char *start = bridge_json_str(doc, "startAddress"), *end = bridge_json_str(doc, "endAddress");
+    const char *name = bridge_json_str(doc, "name"), *country = bridge_json_str(doc, "country"),
+               *type = bridge_json_str(doc, "type");
     char *cidrs = rdap_cidrs(doc), *range = NULL, *registrar, *summary = NULL, *who = NULL;
 
     if (start != NULL && end != NULL)
         range = xasprintf("%s - %s", start, end);
     if (name != NULL)
         bridge_result_row(r, "Network", name, NULL);
-    if (rdap_str(doc, "handle") != NULL)
-        bridge_result_row(r, "Handle", rdap_str(doc, "handle"), NULL);
+    if (bridge_json_str(doc, "handle") != NULL)
+        bridge_result_row(r, "Handle", bridge_json_str(doc, "handle"), NULL);
     if (range != NULL)
         bridge_result_row(r, "Range", range, NULL);
     if (cidrs != NULL)
@@ -885,15 +876,15 @@ rdap_network(struct bridge_result *r, struct json_object *doc, int64_t now)
         bridge_result_row(r, "Type", type, NULL);
     if (country != NULL)
         bridge_result_row(r, "Country", country, NULL);
-    if (rdap_str(doc, "parentHandle") != NULL)
-        bridge_result_row(r, "Parent", rdap_str(doc, "parentHandle"), NULL);
+    if (bridge_json_str(doc, "parentHandle") != NULL)
+        bridge_result_row(r, "Parent", bridge_json_str(doc, "parentHandle"), NULL);
     rdap_status_row(r, doc);
     rdap_people_read(doc, &p, r, 0);
     registrar = rdap_people_rows(r, &p);
     rdap_event_row(r, doc, "registration", "Registered", now);
     rdap_event_row(r, doc, "last changed", "Last changed", now);
-    if (rdap_str(doc, "port43") != NULL)
-        bridge_result_row(r, "WHOIS server", rdap_str(doc, "port43"), NULL);
+    if (bridge_json_str(doc, "port43") != NULL)
+        bridge_result_row(r, "WHOIS server", bridge_json_str(doc, "port43"), NULL);
 
     rdap_join(&summary, " ", name);
     rdap_join(&summary, " ", cidrs != NULL ? cidrs : range);
@@ -938,7 +929,8 @@ rdap_autnum(struct bridge_result *r, struct json_object *doc, int64_t now)
 {
     struct rdap_people p = {0};
     struct json_object *v;
-    const char *name = rdap_str(doc, "name"), *country = rdap_str(doc, "country"), *type = rdap_str(doc, "type");
+    const char *name = bridge_json_str(doc, "name"), *country = bridge_json_str(doc, "country"),
+               *type = bridge_json_str(doc, "type");
     char *range = NULL, *registrar, *summary = NULL, *who = NULL;
     int64_t lo = -1, hi = -1, registered;
 
@@ -954,8 +946,8 @@ rdap_autnum(struct bridge_result *r, struct json_object *doc, int64_t now)
         bridge_result_row(r, "AS numbers", range, NULL);
     if (name != NULL)
         bridge_result_row(r, "Name", name, NULL);
-    if (rdap_str(doc, "handle") != NULL)
-        bridge_result_row(r, "Handle", rdap_str(doc, "handle"), NULL);
+    if (bridge_json_str(doc, "handle") != NULL)
+        bridge_result_row(r, "Handle", bridge_json_str(doc, "handle"), NULL);
     if (type != NULL)
         bridge_result_row(r, "Type", type, NULL);
     if (country != NULL)
@@ -965,8 +957,8 @@ rdap_autnum(struct bridge_result *r, struct json_object *doc, int64_t now)
     registrar = rdap_people_rows(r, &p);
     rdap_event_row(r, doc, "registration", "Registered", now);
     rdap_event_row(r, doc, "last changed", "Last changed", now);
-    if (rdap_str(doc, "port43") != NULL)
-        bridge_result_row(r, "WHOIS server", rdap_str(doc, "port43"), NULL);
+    if (bridge_json_str(doc, "port43") != NULL)
+        bridge_result_row(r, "WHOIS server", bridge_json_str(doc, "port43"), NULL);
 
     rdap_join(&summary, " ", name);
     if (p.registrant.found)
@@ -1022,7 +1014,7 @@ struct bridge_result *
 rdap_result(enum rdap_kind kind, const char *query, struct json_object *doc, int64_t now, char **cause)
 {
     static const char *const classes[] = {"domain", "ip network", "autnum"};
-    const char *cls = rdap_str(doc, "objectClassName");
+    const char *cls = bridge_json_str(doc, "objectClassName");
     struct bridge_result *r;
 
     *cause = NULL;
@@ -1057,7 +1049,7 @@ rdap_error_text(struct json_object *error)
     if (desc != NULL && (line = json_object_array_get_idx(desc, 0)) != NULL &&
         json_object_is_type(line, json_type_string) && json_object_get_string_len(line) > 0)
         return json_object_get_string(line);
-    return rdap_str(error, "title");
+    return bridge_json_str(error, "title");
 }
 
 struct bridge_result *

@@ -32,6 +32,7 @@
 #include "appservice/tool_http.h"
 #include "appservice/xmalloc.h"
 #include "bridges/bridge.h"
+#include "bridges/bridge_json.h"
 #include "bridges/virustotal.h"
 
 /* At most this many names of a file are shown. */
@@ -57,36 +58,7 @@ static const struct config_key virustotal_config[] = {
     {.name = NULL},
 };
 
-/* ---- small JSON readers ---------------------------------------------------------------- */
-
-/* The member key of o if it has type t, or NULL. */
-static struct json_object *
-virustotal_get(struct json_object *o, const char *key, json_type t)
-{
-    struct json_object *v;
-
-    if (o == NULL || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, t))
-        return NULL;
-    return v;
-}
-
-/* The non-empty string member key of o, or NULL. */
-static const char *
-virustotal_str(struct json_object *o, const char *key)
-{
-    struct json_object *v = virustotal_get(o, key, json_type_string);
-
-    return v != NULL && json_object_get_string_len(v) > 0 ? json_object_get_string(v) : NULL;
-}
-
-/* The integer member key of o, or def. */
-static long long
-virustotal_int(struct json_object *o, const char *key, long long def)
-{
-    struct json_object *v = virustotal_get(o, key, json_type_int);
-
-    return v != NULL ? (long long)json_object_get_int64(v) : def;
-}
+/* ---- small helpers ---------------------------------------------------------------------- */
 
 /* Appends text to *list with sep between items (*list may be NULL). */
 static void
@@ -124,7 +96,7 @@ virustotal_attr(struct bridge_result *r, const char *name, const char *value)
 static void
 virustotal_attr_date(struct bridge_result *r, struct json_object *attrs, const char *key, const char *name)
 {
-    long long t = virustotal_int(attrs, key, -1);
+    long long t = bridge_json_int(attrs, key, -1);
     char date[11];
 
     if (t <= 0)
@@ -162,7 +134,7 @@ virustotal_list(struct json_object *array, size_t max)
 static char *
 virustotal_categories(struct json_object *attrs)
 {
-    struct json_object *cats = virustotal_get(attrs, "categories", json_type_object);
+    struct json_object *cats = bridge_json_get(attrs, "categories", json_type_object);
     char *list = NULL;
 
     if (cats == NULL)
@@ -249,7 +221,7 @@ virustotal_engine_cmp(const void *a, const void *b)
 static void
 virustotal_engine_rows(struct bridge_result *r, struct json_object *attrs)
 {
-    struct json_object *results = virustotal_get(attrs, "last_analysis_results", json_type_object);
+    struct json_object *results = bridge_json_get(attrs, "last_analysis_results", json_type_object);
     struct virustotal_engine *v = NULL;
     size_t n = 0;
 
@@ -257,14 +229,14 @@ virustotal_engine_rows(struct bridge_result *r, struct json_object *attrs)
         return;
     json_object_object_foreach(results, key, e)
     {
-        const char *cat = virustotal_str(e, "category");
+        const char *cat = bridge_json_str(e, "category");
 
         if (cat == NULL || (strcmp(cat, "malicious") != 0 && strcmp(cat, "suspicious") != 0))
             continue;
         v = xreallocarray(v, n + 1, sizeof(*v));
-        v[n].name = virustotal_str(e, "engine_name") != NULL ? virustotal_str(e, "engine_name") : key;
+        v[n].name = bridge_json_str(e, "engine_name") != NULL ? bridge_json_str(e, "engine_name") : key;
         v[n].category = cat;
-        v[n].result = virustotal_str(e, "result") != NULL ? virustotal_str(e, "result") : "";
+        v[n].result = bridge_json_str(e, "result") != NULL ? bridge_json_str(e, "result") : "";
         n++;
     }
     if (n > 1)
@@ -284,15 +256,15 @@ virustotal_attr_rows(struct bridge_result *r, enum virustotal_kind kind, struct 
 
     switch (kind) {
     case VIRUSTOTAL_IP: {
-        const char *owner = virustotal_str(attrs, "as_owner"), *country = virustotal_str(attrs, "country");
+        const char *owner = bridge_json_str(attrs, "as_owner"), *country = bridge_json_str(attrs, "country");
 
-        n = virustotal_int(attrs, "asn", -1);
+        n = bridge_json_int(attrs, "asn", -1);
         text = n >= 0 ? xasprintf("AS%lld", n) : NULL;
         virustotal_attr(r, "AS owner", owner);
         virustotal_attr(r, "ASN", text);
         virustotal_attr(r, "Country", country);
-        virustotal_attr(r, "Network", virustotal_str(attrs, "network"));
-        virustotal_attr(r, "Regional registry", virustotal_str(attrs, "regional_internet_registry"));
+        virustotal_attr(r, "Network", bridge_json_str(attrs, "network"));
+        virustotal_attr(r, "Regional registry", bridge_json_str(attrs, "regional_internet_registry"));
         virustotal_join(&facts, " ", text);
         virustotal_join(&facts, " ", owner);
         if (country != NULL) {
@@ -304,11 +276,11 @@ virustotal_attr_rows(struct bridge_result *r, enum virustotal_kind kind, struct 
         break;
     }
     case VIRUSTOTAL_DOMAIN: {
-        const char *registrar = virustotal_str(attrs, "registrar");
+        const char *registrar = bridge_json_str(attrs, "registrar");
         char *cats = virustotal_categories(attrs);
         char date[11];
 
-        n = virustotal_int(attrs, "creation_date", -1);
+        n = bridge_json_int(attrs, "creation_date", -1);
         virustotal_attr(r, "Registrar", registrar);
         virustotal_attr_date(r, attrs, "creation_date", "Created");
         virustotal_attr(r, "Categories", cats);
@@ -327,8 +299,8 @@ virustotal_attr_rows(struct bridge_result *r, enum virustotal_kind kind, struct 
         break;
     }
     case VIRUSTOTAL_URL: {
-        const char *url = virustotal_str(attrs, "url"), *final = virustotal_str(attrs, "last_final_url");
-        const char *title = virustotal_str(attrs, "title");
+        const char *url = bridge_json_str(attrs, "url"), *final = bridge_json_str(attrs, "last_final_url");
+        const char *title = bridge_json_str(attrs, "title");
         char *cats = virustotal_categories(attrs);
 
         virustotal_attr(r, "URL", url);
@@ -344,7 +316,7 @@ virustotal_attr_rows(struct bridge_result *r, enum virustotal_kind kind, struct 
             free(text);
         }
         virustotal_attr(r, "Title", title);
-        n = virustotal_int(attrs, "last_http_response_code", -1);
+        n = bridge_json_int(attrs, "last_http_response_code", -1);
         if (n > 0) {
             text = xasprintf("%lld", n);
             virustotal_attr(r, "HTTP status", text);
@@ -361,19 +333,19 @@ virustotal_attr_rows(struct bridge_result *r, enum virustotal_kind kind, struct 
         break;
     }
     case VIRUSTOTAL_FILE: {
-        const char *type = virustotal_str(attrs, "type_description");
-        char *names = virustotal_list(virustotal_get(attrs, "names", json_type_array), VIRUSTOTAL_MAX_NAMES);
-        struct json_object *ptc = virustotal_get(attrs, "popular_threat_classification", json_type_object);
-        const char *label = virustotal_str(ptc, "suggested_threat_label");
+        const char *type = bridge_json_str(attrs, "type_description");
+        char *names = virustotal_list(bridge_json_get(attrs, "names", json_type_array), VIRUSTOTAL_MAX_NAMES);
+        struct json_object *ptc = bridge_json_get(attrs, "popular_threat_classification", json_type_object);
+        const char *label = bridge_json_str(ptc, "suggested_threat_label");
 
         virustotal_attr(r, "Type", type);
-        n = virustotal_int(attrs, "size", -1);
+        n = bridge_json_int(attrs, "size", -1);
         text = n >= 0 ? xasprintf("%lld bytes", n) : NULL;
         virustotal_attr(r, "Size", text);
         virustotal_attr(r, "Names", names);
         virustotal_attr_date(r, attrs, "first_submission_date", "First submitted");
         virustotal_attr(r, "Threat label", label);
-        virustotal_attr(r, "SHA-256", virustotal_str(attrs, "sha256"));
+        virustotal_attr(r, "SHA-256", bridge_json_str(attrs, "sha256"));
         virustotal_join(&facts, "; ", type);
         virustotal_join(&facts, ", ", text);
         if (label != NULL) {
@@ -393,10 +365,10 @@ virustotal_attr_rows(struct bridge_result *r, enum virustotal_kind kind, struct 
 struct bridge_result *
 virustotal_result(enum virustotal_kind kind, const char *query, struct json_object *doc, char **cause)
 {
-    struct json_object *data = virustotal_get(doc, "data", json_type_object);
-    struct json_object *attrs = virustotal_get(data, "attributes", json_type_object);
-    struct json_object *stats = virustotal_get(attrs, "last_analysis_stats", json_type_object);
-    struct json_object *votes = virustotal_get(attrs, "total_votes", json_type_object);
+    struct json_object *data = bridge_json_get(doc, "data", json_type_object);
+    struct json_object *attrs = bridge_json_get(data, "attributes", json_type_object);
+    struct json_object *stats = bridge_json_get(attrs, "last_analysis_stats", json_type_object);
+    struct json_object *votes = bridge_json_get(attrs, "total_votes", json_type_object);
     struct bridge_result *r;
     char *summary = NULL, *tags, *facts, *text;
     long long malicious = 0, suspicious = 0, harmless = 0, total = 0, rep;
@@ -436,13 +408,13 @@ virustotal_result(enum virustotal_kind kind, const char *query, struct json_obje
         virustotal_join(&summary, "; ", "not analysed yet");
         bridge_result_verdict(r, BRIDGE_VERDICT_INFO);
     }
-    rep = virustotal_int(attrs, "reputation", LLONG_MIN);
+    rep = bridge_json_int(attrs, "reputation", LLONG_MIN);
     if (rep != LLONG_MIN) {
         text = xasprintf("reputation %lld", rep);
         virustotal_join(&summary, "; ", text);
         free(text);
     }
-    tags = virustotal_list(virustotal_get(attrs, "tags", json_type_array), 8);
+    tags = virustotal_list(bridge_json_get(attrs, "tags", json_type_array), 8);
     if (tags != NULL) {
         text = xasprintf("tags %s", tags);
         virustotal_join(&summary, "; ", text);
@@ -458,8 +430,8 @@ virustotal_result(enum virustotal_kind kind, const char *query, struct json_obje
     }
     virustotal_attr(r, "Tags", tags);
     if (votes != NULL) {
-        text = xasprintf("%lld harmless, %lld malicious", virustotal_int(votes, "harmless", 0),
-                         virustotal_int(votes, "malicious", 0));
+        text = xasprintf("%lld harmless, %lld malicious", bridge_json_int(votes, "harmless", 0),
+                         bridge_json_int(votes, "malicious", 0));
         virustotal_attr(r, "Community votes", text);
         free(text);
     }
@@ -488,8 +460,8 @@ virustotal_result_unknown(enum virustotal_kind kind, const char *query)
 struct bridge_result *
 virustotal_result_submitted(const char *url, struct json_object *doc, char **cause)
 {
-    struct json_object *data = virustotal_get(doc, "data", json_type_object);
-    const char *id = virustotal_str(data, "id"), *type = virustotal_str(data, "type");
+    struct json_object *data = bridge_json_get(doc, "data", json_type_object);
+    const char *id = bridge_json_str(data, "id"), *type = bridge_json_str(data, "type");
     struct bridge_result *r;
     char *url_id;
 

@@ -18,6 +18,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +59,13 @@ struct shell {
 
     uv_timer_t timer; /* waits for the outbox to empty at the end */
     int timer_open;
+    uv_signal_t sigint; /* Ctrl-C: end as at the end of the input; twice: now */
 
     char *line; /* the partial line read so far */
     size_t line_len;
     int eof;           /* no more input */
     int shutting_down; /* the router was asked to finish */
+    int interrupts;    /* Ctrl-C pressed so far */
     int status;
 };
 
@@ -153,6 +156,26 @@ shell_finish(struct shell *sh)
     if (sh->in_open && !uv_is_closing((uv_handle_t *)&sh->in))
         uv_read_stop((uv_stream_t *)&sh->in);
     router_shutdown(sh->core.router, shell_on_router_done, sh);
+}
+
+/* Ctrl-C ends the shell as the end of its input does, letting running
+ * commands answer; a second one stops at once (what still runs stays
+ * recorded and runs at the next start). */
+static void
+shell_on_sigint(uv_signal_t *s, int signum)
+{
+    struct shell *sh = s->data;
+
+    (void)signum;
+    /* Counted apart from the end of input: Ctrl-C as the input ends is
+     * still a first Ctrl-C. */
+    if (++sh->interrupts > 1) {
+        uv_stop(&sh->loop);
+        return;
+    }
+    if (sh->tty)
+        printf("\n(waiting for running commands; Ctrl-C again to stop now)\n");
+    shell_finish(sh);
 }
 
 /* Splits what was read into lines and sends each complete one. */
@@ -389,9 +412,10 @@ shell_main(int argc, char **argv)
         log_error("cannot set up the event loop");
         goto out;
     }
-    if (uv_timer_init(&sh->loop, &sh->timer) != 0)
+    if (uv_timer_init(&sh->loop, &sh->timer) != 0 || uv_signal_init(&sh->loop, &sh->sigint) != 0)
         abort();
-    sh->timer.data = sh;
+    sh->timer.data = sh->sigint.data = sh;
+    uv_signal_start(&sh->sigint, shell_on_sigint, SIGINT);
     sh->timer_open = 1;
 
     status = shell_run(sh);
@@ -401,6 +425,7 @@ shell_main(int argc, char **argv)
     if (sh->in_open)
         uv_close((uv_handle_t *)&sh->in, NULL);
     uv_close((uv_handle_t *)&sh->timer, NULL);
+    uv_close((uv_handle_t *)&sh->sigint, NULL);
     if (!sh->eof && sh->file_req.type == UV_FS)
         uv_cancel((uv_req_t *)&sh->file_req);
     uv_run(&sh->loop, UV_RUN_DEFAULT);

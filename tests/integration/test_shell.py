@@ -9,6 +9,7 @@ nothing twice, and the usage and configuration errors.
 """
 
 import os
+import signal
 import sqlite3
 import subprocess
 import time
@@ -68,6 +69,19 @@ tap.is_(status, 0, "exit 0 after a command that failed in the tool")
 tap.ok("did not answer" in out, "the answer of a command running at the end of input is printed: " + out[-300:])
 tap.ok(took < 15, f"and the shell then ends ({took:.1f} s)")
 
+# Ctrl-C with a command running (and the input still open): the answer
+# is printed, then the shell ends.
+p = subprocess.Popen([wr.binary, "shell", "-c", str(wr.config_path)], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp)
+p.stdin.write(b"!dns a www.example.com\n")
+p.stdin.flush()
+time.sleep(0.3)
+p.send_signal(signal.SIGINT)
+out, err = p.communicate(timeout=20)
+tap.is_(p.returncode, 0, "Ctrl-C ends the shell with status 0")
+tap.ok("did not answer" in out.decode(), "after the running command answered: " + out.decode()[-200:])
+tap.ok("AddressSanitizer" not in err.decode() and "runtime error:" not in err.decode(), "no sanitizer report")
+
 # Permissions: the same table as in rooms.
 status, out, err = shell(["!dns a www.example.com"], "--as", "@guest:elsewhere.example")
 tap.ok("may not run" in out and "guest" in out, "a federated guest is refused an analyst's tool: " + out[:300])
@@ -78,7 +92,7 @@ tap.ok("203.0.113" not in out and "pong" not in out, "a user ranked none gets no
 db = sqlite3.connect(wr.db_path)
 n_msgs = db.execute("SELECT count(*) FROM events WHERE sender = '@shell:localhost' AND type = 'm.room.message'"
                     ).fetchone()[0]
-tap.is_(n_msgs, 5, "every line is stored as an event from @shell:localhost")
+tap.is_(n_msgs, 6, "every line is stored as an event from @shell:localhost")
 cmds = dict(db.execute("SELECT command, status FROM commands WHERE sender = '@shell:localhost' "
                        "AND command LIKE 'ioc%'").fetchall())
 tap.is_(cmds, {"ioc extract": "done", "ioc refang": "done"}, "commands are recorded with their outcome")

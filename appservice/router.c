@@ -381,12 +381,14 @@ router_builtin(struct router *r, const struct router_event *ev, struct bot *bot,
     b->run(job);
 }
 
-/* The bot that answers: the one addressed, else the tool's, else the main
- * bot; it must be in the room (NULL if none is). */
+/* The bot that answers: the tool's own (a tool speaks for itself, even
+ * when the command was written to the main bot in a direct chat), else
+ * the one addressed, else the main bot; it must be in the room (NULL if
+ * none is). */
 static struct bot *
 router_answerer(struct router *r, const char *room_id, struct bot *addressed, const struct bridge *tool)
 {
-    struct bot *candidates[3] = {addressed, tool != NULL ? bridge_host_bot(r->bridges, tool) : NULL,
+    struct bot *candidates[3] = {tool != NULL ? bridge_host_bot(r->bridges, tool) : NULL, addressed,
                                  bots_main(r->bots)};
 
     for (size_t i = 0; i < 3; i++) {

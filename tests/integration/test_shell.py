@@ -58,6 +58,7 @@ tap.ok("!ioc extract" in out and "!ping" in out, "help lists the tools and comma
 tap.ok("IOC extractor: 2 indicators in the text" in out, "a prefixed tool command is answered by the tool's bot")
 tap.ok("hxxp://evil[.]com/x" in out and "198.51.100[.]7" in out, "indicators in the answer are defanged")
 tap.ok("1.2.3.4" in out, "in the shell's direct chat a command needs no prefix")
+tap.ok("IOC extractor: Refanged" in out, "and the tool's own bot answers it, not the main bot")
 tap.ok("pong" in out, "the main bot's own commands work")
 tap.ok("Working" not in err and "error" not in err.lower(), "nothing is logged at the default level: " + err[:200])
 

@@ -305,6 +305,27 @@ class Warroom:
         """Writes self.config to config.yaml."""
         self.config_path.write_text(to_yaml(self.config) + "\n", encoding="utf-8")
 
+    def set_bridge_config(self, name, section):
+        """Rewrites config.yaml with other settings for bridges.<name>,
+        keeping the tokens -g wrote (takes effect at the next start)."""
+        if self.registration:
+            self.config["appservice"].update(as_token=self.as_token, hs_token=self.hs_token)
+        self.config.setdefault("bridges", {})[name] = section
+        self.write_config()
+
+    def refuses_to_start(self, what_is_wrong, timeout=15):
+        """Starts warroom with the current config, which must make it exit
+        at once; returns (exit status, 1 if the log says what_is_wrong at
+        the line of bridges.<name>, where what_is_wrong begins with
+        "bridges.<name>:")."""
+        self.start(wait_ready=False)
+        self.proc.wait(timeout=timeout)
+        code = self.stop()
+        section = what_is_wrong.split(":", 1)[0].split(".")[-1] + ":"
+        line = next(i for i, text in enumerate(self.config_path.read_text().splitlines(), 1)
+                    if text.strip() == section)
+        return code, f"config.yaml:{line}: {what_is_wrong}" in self.log()
+
     @property
     def url(self):
         """Where warroom listens: http://127.0.0.1:PORT."""
@@ -520,6 +541,14 @@ def wait_answer(hs, room, command_event_id, bot=BOT, timeout=10):
             return None
         return dict(reply, content=content)
     return hs.wait_for(find, timeout=timeout, what=f"the answer to {command_event_id}")
+
+
+def ask(hs, room, bot, text, sender=ALICE, timeout=10):
+    """Sends a command as sender; returns (body, org.warroom.result) of the
+    bot's final answer (wait_answer)."""
+    ev = hs.send_message(room, sender, text)
+    content = wait_answer(hs, room, ev, bot=bot, timeout=timeout)["content"]
+    return content["body"], content.get("org.warroom.result", {})
 
 
 def count(wr, sql, *args):

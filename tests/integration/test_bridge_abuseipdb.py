@@ -13,7 +13,7 @@ bridges.abuseipdb).  The key never appears in the log.
 import time
 
 import harness
-from harness import ALICE, room_with_bot, wait_answer
+from harness import ALICE, room_with_bot
 from toolservers.abuseipdb import AbuseIpdbServer, errors
 
 ABUSE = "@soc_abuseipdb:localhost"
@@ -33,9 +33,7 @@ hs.wait_for(lambda: hs.members(room).get(ABUSE) == "join", timeout=10, what="the
 
 def ask(text, timeout=10):
     """Sends a command; returns (body, machine result) of the final answer."""
-    ev = hs.send_message(room, ALICE, text)
-    content = wait_answer(hs, room, ev, bot=ABUSE, timeout=timeout)["content"]
-    return content["body"], content.get("org.warroom.result", {})
+    return harness.ask(hs, room, ABUSE, text, timeout=timeout)
 
 
 def rows_of(res):
@@ -138,9 +136,7 @@ tap.ok(KEY not in wr.log(), "the API key never appears in the log")
 
 def reconfigure(abuse):
     """Rewrites config.yaml with other abuseipdb settings (keeping the tokens)."""
-    wr.config["appservice"].update(as_token=wr.as_token, hs_token=wr.hs_token)
-    wr.config["bridges"]["abuseipdb"] = abuse
-    wr.write_config()
+    wr.set_bridge_config("abuseipdb", abuse)
 
 
 reconfigure(dict(CONFIG, allow_networks=[]))
@@ -153,12 +149,9 @@ tap.is_(fake.count(), n, "nothing reached the API")
 tap.is_(wr.stop(), 0, "warroom exits 0")
 
 reconfigure({k: v for k, v in CONFIG.items() if k != "api_key"})
-wr.start(wait_ready=False)
-wr.proc.wait(timeout=15)
-code = wr.stop()
-line = next(i for i, text in enumerate(wr.config_path.read_text().splitlines(), 1) if text.strip() == "abuseipdb:")
+code, said = wr.refuses_to_start("bridges.abuseipdb: api_key is required")
 tap.ok(code != 0, f"enabled without an api_key, warroom refuses to start (exit {code})")
-tap.ok(f"config.yaml:{line}: bridges.abuseipdb: api_key is required" in wr.log(), "with file:line at bridges.abuseipdb")
+tap.ok(said, "with file:line at bridges.abuseipdb")
 
 fake.stop()
 hs.stop()

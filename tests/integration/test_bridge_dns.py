@@ -65,9 +65,7 @@ hs.wait_for(lambda: hs.members(room).get(DNS) == "join", timeout=10, what="the d
 
 def ask(command, timeout=10):
     """Sends a command; returns (body, machine result) of the final answer."""
-    ev = hs.send_message(room, ALICE, command)
-    content = wait_answer(hs, room, ev, bot=DNS, timeout=timeout)["content"]
-    return content["body"], content.get("org.warroom.result", {})
+    return harness.ask(hs, room, DNS, command, timeout=timeout)
 
 
 def rows(result):

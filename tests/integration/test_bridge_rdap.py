@@ -17,7 +17,7 @@ import os
 import time
 
 import harness
-from harness import ALICE, room_with_bot, wait_answer
+from harness import ALICE, room_with_bot
 from toolservers.rdap import RdapServer, error_object
 
 RDAP = "@soc_rdap:localhost"
@@ -57,10 +57,7 @@ hs.wait_for(lambda: hs.members(room).get(RDAP) == "join", timeout=10, what="the 
 
 def ask(text, sender=ALICE, in_room=None, timeout=10):
     """Sends a command; returns (body, machine result) of the final answer."""
-    r = in_room or room
-    ev = hs.send_message(r, sender, text)
-    content = wait_answer(hs, r, ev, bot=RDAP, timeout=timeout)["content"]
-    return content["body"], content.get("org.warroom.result", {})
+    return harness.ask(hs, in_room or room, RDAP, text, sender=sender, timeout=timeout)
 
 
 # ---- lookups ---------------------------------------------------------------------------------
@@ -205,10 +202,8 @@ tap.is_(wr.sanitizer_report(), [], "no sanitizer report")
 
 
 def reconfigure(rdap):
-    """Rewrites config.yaml with other rdap settings (keeping the tokens -g wrote)."""
-    wr.config["appservice"].update(as_token=wr.as_token, hs_token=wr.hs_token)
-    wr.config["bridges"]["rdap"] = rdap
-    wr.write_config()
+    """Rewrites config.yaml with other rdap settings (keeping the tokens)."""
+    wr.set_bridge_config("rdap", rdap)
 
 
 # ---- without allow_networks: the SSRF guard --------------------------------------------------

@@ -15,7 +15,7 @@ import time
 import urllib.parse
 
 import harness
-from harness import ALICE, bot_messages, room_with_bot, wait_answer, wait_reply
+from harness import ALICE, bot_messages, room_with_bot, wait_reply
 from toolservers.virustotal import VirusTotalServer, url_id
 
 VT = "@soc_virustotal:localhost"
@@ -41,10 +41,7 @@ hs.join(room, BOB)
 
 def ask(text, sender=ALICE, in_room=None, timeout=10):
     """Sends a command; returns (body, machine result) of the final answer."""
-    r = in_room or room
-    ev = hs.send_message(r, sender, text)
-    content = wait_answer(hs, r, ev, bot=VT, timeout=timeout)["content"]
-    return content["body"], content.get("org.warroom.result", {})
+    return harness.ask(hs, in_room or room, VT, text, sender=sender, timeout=timeout)
 
 
 def rows_of(res):
@@ -213,9 +210,7 @@ tap.ok(KEY not in wr.log(), "the API key never appears in the log")
 
 def reconfigure(vt):
     """Rewrites config.yaml with other virustotal settings (keeping the tokens)."""
-    wr.config["appservice"].update(as_token=wr.as_token, hs_token=wr.hs_token)
-    wr.config["bridges"]["virustotal"] = vt
-    wr.write_config()
+    wr.set_bridge_config("virustotal", vt)
 
 
 # ---- without allow_networks: the SSRF guard --------------------------------------------------
@@ -232,13 +227,9 @@ tap.is_(wr.stop(), 0, "warroom exits 0")
 # ---- no api_key: warroom does not start ---------------------------------------------------------
 
 reconfigure({k: v for k, v in VT_CONFIG.items() if k != "api_key"})
-wr.start(wait_ready=False)
-wr.proc.wait(timeout=15)
-code = wr.stop()
-line = next(i for i, text in enumerate(wr.config_path.read_text().splitlines(), 1) if text.strip() == "virustotal:")
+code, said = wr.refuses_to_start("bridges.virustotal: api_key is required")
 tap.ok(code != 0, f"enabled without an api_key, warroom refuses to start (exit {code})")
-tap.ok(f"config.yaml:{line}: bridges.virustotal: api_key is required" in wr.log(),
-       "with file:line at bridges.virustotal")
+tap.ok(said, "with file:line at bridges.virustotal")
 
 fake.stop()
 hs.stop()

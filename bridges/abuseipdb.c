@@ -418,15 +418,7 @@ abuseipdb_init(struct bridge_state *bst, uv_loop_t *loop, char **cause)
     struct abuseipdb_state *st = (struct abuseipdb_state *)bst;
 
     (void)loop;
-    if (st->api_key == NULL || st->api_key[0] == '\0') {
-        *cause = xstrdup("api_key is required: the API v2 key of your AbuseIPDB account (its API page)");
-        return -1;
-    }
-    if (strpbrk(st->api_key, "\r\n") != NULL) {
-        *cause = xstrdup("api_key holds a line break");
-        return -1;
-    }
-    return 0;
+    return bridge_check_api_key(st->api_key, "the API v2 key of your AbuseIPDB account (its API page)", cause);
 }
 
 static const struct bridge_arg abuseipdb_check_args[] = {

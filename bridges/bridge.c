@@ -133,6 +133,20 @@ bridge_result_max_age(struct bridge_result *r, uint64_t ms)
     r->max_age_set = 1;
 }
 
+int
+bridge_check_api_key(const char *key, const char *where, char **cause)
+{
+    if (key == NULL || key[0] == '\0') {
+        *cause = xasprintf("api_key is required: %s", where);
+        return -1;
+    }
+    if (strpbrk(key, "\r\n") != NULL) {
+        *cause = xstrdup("api_key holds a line break");
+        return -1;
+    }
+    return 0;
+}
+
 void
 bridge_result_free(struct bridge_result *r)
 {

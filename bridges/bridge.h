@@ -258,6 +258,11 @@ void bridge_fail(struct bridge_call *call, const char *detail, const char *fmt, 
  */
 void bridge_fail_http(struct bridge_call *call, const char *tool, const struct tool_http_response *res);
 
+/* For a bridge's init: 0 if the API key is set and can go in an HTTP
+ * header, else -1 with *cause (allocated) saying "api_key is required:
+ * <where>" (where the operator finds it) or what is wrong with it. */
+int bridge_check_api_key(const char *key, const char *where, char **cause);
+
 /* For warroom (the tool cache): a result as JSON and back.  to_json
  * returns allocated (release with json_object_put()); from_json returns
  * allocated (free with bridge_result_free()), or NULL if json is not a

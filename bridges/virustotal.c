@@ -629,15 +629,7 @@ virustotal_init(struct bridge_state *bst, uv_loop_t *loop, char **cause)
     struct virustotal_state *st = (struct virustotal_state *)bst;
 
     (void)loop;
-    if (st->api_key == NULL || st->api_key[0] == '\0') {
-        *cause = xstrdup("api_key is required: the API key of your VirusTotal account (its API key page)");
-        return -1;
-    }
-    if (strpbrk(st->api_key, "\r\n") != NULL) {
-        *cause = xstrdup("api_key holds a line break");
-        return -1;
-    }
-    return 0;
+    return bridge_check_api_key(st->api_key, "the API key of your VirusTotal account (its API key page)", cause);
 }
 
 static const struct bridge_arg virustotal_any_args[] = {

@@ -195,7 +195,10 @@ audit_prune_before(struct store *s, int64_t before_ms, int64_t *removed, char **
         json_object_object_add(detail, "first_seq", json_object_new_int64(first));
         json_object_object_add(detail, "last_seq", json_object_new_int64(last));
         json_object_object_add(detail, "last_hash", json_object_new_string(last_hash));
-        json_object_object_add(detail, "before", json_object_new_int64(before_ms));
+        /* "Everything" (INT64_MAX) is beyond canonical JSON's integers. */
+        json_object_object_add(
+            detail, "before",
+            json_object_new_int64(before_ms > CANONICAL_JSON_MAX_INT ? CANONICAL_JSON_MAX_INT : before_ms));
         if (audit_append(s, "checkpoint", detail, cause) != 0)
             goto out;
     }
@@ -266,7 +269,10 @@ audit_verify_checkpoint(struct audit_verify_walk *w, const struct store_audit_en
     last_hash = json_object_get_string(v);
     if (last_seq + 1 == w->res->first_seq && strcmp(last_hash, w->first_prev) == 0)
         w->start_covered = 1;
-    if (last_seq < w->res->first_seq && last_seq > w->covered_upto)
+    /* An older checkpoint bounds what is missing; one that claims the
+     * entries right before the oldest but with another hash covers
+     * nothing. */
+    if (last_seq + 1 < w->res->first_seq && last_seq > w->covered_upto)
         w->covered_upto = last_seq;
 out:
     json_object_put(d);

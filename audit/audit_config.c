@@ -163,9 +163,13 @@ audit_config_snapshot(const struct config *cfg)
     for (const struct config_key *k = config_core_keys; k->name != NULL; k++) {
         struct json_object *v = audit_config_value(cfg, k);
         const char *leaf = NULL;
+        struct json_object *parent;
 
-        if (v != NULL)
-            json_object_object_add(audit_config_parent(root, k->name, &leaf), leaf, v);
+        if (v == NULL)
+            continue;
+        /* Two statements: the parent sets leaf, which is read after. */
+        parent = audit_config_parent(root, k->name, &leaf);
+        json_object_object_add(parent, leaf, v);
     }
     if (cfg->doc != NULL)
         sect = yaml_tree_path(cfg->doc, yaml_document_get_root_node(cfg->doc), "bridges", NULL);

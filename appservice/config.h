@@ -128,6 +128,10 @@ struct config {
         int format; /* logging.format: enum log_format */
     } logging;
 
+    struct {
+        uint64_t head_interval; /* audit.head_interval: ms between chain heads in the log (0: start/stop only) */
+    } audit;
+
     /* The parsed YAML document, kept so that bridges can validate their own
      * keys under bridges.<name> with config_apply() and line numbers. */
     struct yaml_document_s *doc;

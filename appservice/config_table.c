@@ -329,6 +329,13 @@ const struct config_key config_core_keys[] = {
      .choices = config_table_log_formats,
      .offset = OFF(logging.format)},
 
+    {.name = "audit.head_interval",
+     .type = CONFIG_DURATION,
+     .default_value = "1h",
+     .help = "how often the audit chain's head is logged and recorded, to anchor it outside (0: start and stop only)",
+     .max = 366LL * 24 * 3600 * 1000,
+     .offset = OFF(audit.head_interval)},
+
     {.name = "bridges",
      .type = CONFIG_SUBTREE,
      .default_value = "{}",

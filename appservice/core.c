@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "bots.h"
 #include "bridge_host.h"
 #include "config.h"
@@ -70,6 +71,8 @@ core_open(struct core *c, uv_loop_t *loop, const struct config *cfg, int local, 
     ropt.hc = c->hc;
     ropt.bridges = c->bridges;
     c->router = router_new(&ropt);
+    if ((c->audit = audit_start(loop, c->store, cfg)) == NULL)
+        return -1;
     metrics_set_outbox_depth_fn(core_outbox_depth, c);
     return 0;
 }
@@ -84,6 +87,7 @@ core_close(struct core *c)
     bots_free(c->bots);
     hs_client_free(c->hc);
     curl_uv_close(c->cu);
+    audit_stop(c->audit);
     store_close(c->store);
     memset(c, 0, sizeof(*c));
 }

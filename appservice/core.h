@@ -20,6 +20,7 @@ struct bots;
 struct bridge_host;
 struct outbox;
 struct router;
+struct audit;
 
 struct core {
     uv_loop_t *loop;
@@ -31,6 +32,7 @@ struct core {
     struct bridge_host *bridges;
     struct outbox *outbox;
     struct router *router;
+    struct audit *audit; /* the audit log's head entries and the start-up config entry */
 };
 
 /*

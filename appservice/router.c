@@ -11,6 +11,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "audit/audit.h"
 #include "bots.h"
 #include "bridge_host.h"
 #include "clock.h"
@@ -231,9 +232,44 @@ router_duration_words(int64_t ms)
     return xstrdup("");
 }
 
-/* Queues a join or a leave caused by an invite. */
+void
+router_audit(struct router *r, const char *kind, struct json_object *detail)
+{
+    char *cause = NULL;
+
+    if (audit_append(r->store, kind, detail, &cause) != 0) {
+        log_error("router: cannot append to the audit log: %s", cause);
+        free(cause);
+    }
+    json_object_put(detail);
+}
+
+struct json_object *
+router_audit_detail(const char *event_id, const char *room_id, const char *user)
+{
+    struct json_object *d = json_object_new_object();
+
+    json_object_object_add(d, "event_id", json_object_new_string(event_id));
+    json_object_object_add(d, "room_id", json_object_new_string(room_id));
+    json_object_object_add(d, "user", json_object_new_string(user));
+    return d;
+}
+
+/* Adds a permission decision's fields to an audit detail. */
 static void
-router_answer_invite(struct router *r, const struct router_event *ev, struct bot *bot, int accept, const char *reason)
+router_audit_decision(struct json_object *detail, const struct permissions_decision *d, enum perm_level need)
+{
+    json_object_object_add(detail, "allowed", json_object_new_boolean(d->level >= need));
+    json_object_object_add(detail, "level", json_object_new_string(permissions_level_name(d->level)));
+    json_object_object_add(detail, "rule", json_object_new_string(d->rule));
+    json_object_object_add(detail, "needed", json_object_new_string(permissions_level_name(need)));
+}
+
+/* Queues a join or a leave caused by an invite, with the permission
+ * decision's audit entry in the same write. */
+static void
+router_answer_invite(struct router *r, const struct router_event *ev, struct bot *bot, int accept, const char *reason,
+                     const struct permissions_decision *d)
 {
     struct store_outbox_new e = {
         .room_id = ev->room_id,
@@ -241,20 +277,38 @@ router_answer_invite(struct router *r, const struct router_event *ev, struct bot
         .kind = accept ? STORE_OUTBOX_JOIN : STORE_OUTBOX_LEAVE,
         .cause_event_id = ev->event_id,
     };
-    struct json_object *body = json_object_new_object();
+    struct json_object *body = json_object_new_object(), *detail = NULL;
     char *cause = NULL;
-    int64_t id;
+    int64_t id = 0;
 
     if (reason != NULL)
         json_object_object_add(body, "reason", json_object_new_string(reason));
     e.content = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (store_outbox_add(r->store, &e, &id, &cause) != 0) {
-        /* Not queued: the invite is offered again at the next start. */
-        log_error("router: cannot queue the answer to the invite %s: %s", ev->event_id, cause);
-        free(cause);
-    } else {
-        outbox_kick(r->outbox);
+    if (store_begin(r->store, &cause) != 0)
+        goto fail;
+    if (store_outbox_add(r->store, &e, &id, &cause) != 0)
+        goto rollback;
+    if (id != 0) {
+        /* Only the first time: an invite offered again was audited then. */
+        detail = router_audit_detail(ev->event_id, ev->room_id, ev->sender);
+        json_object_object_add(detail, "action", json_object_new_string("invite"));
+        json_object_object_add(detail, "bot", json_object_new_string(bot->user_id));
+        router_audit_decision(detail, d, bot->invite_level);
+        if (audit_append(r->store, "permission", detail, &cause) != 0)
+            goto rollback;
     }
+    if (store_commit(r->store, &cause) != 0)
+        goto fail;
+    outbox_kick(r->outbox);
+    goto out;
+rollback:
+    store_rollback(r->store);
+fail:
+    /* Not queued: the invite is offered again at the next start. */
+    log_error("router: cannot queue the answer to the invite %s: %s", ev->event_id, cause);
+    free(cause);
+out:
+    json_object_put(detail);
     json_object_put(body);
 }
 
@@ -277,20 +331,20 @@ router_invite(struct router *r, const struct router_event *ev)
     if (d.level >= bot->invite_level) {
         log_info("router: %s invited %s to %s: accepted (level %s by rule '%s')", ev->sender, bot->user_id, ev->room_id,
                  permissions_level_name(d.level), d.rule);
-        router_answer_invite(r, ev, bot, 1, NULL);
+        router_answer_invite(r, ev, bot, 1, NULL, &d);
         return;
     }
     log_warn("router: %s invited %s to %s: refused (level %s by rule '%s', needs %s)", ev->sender, bot->user_id,
              ev->room_id, permissions_level_name(d.level), d.rule, permissions_level_name(bot->invite_level));
     reason = xasprintf("%s may not invite this bot (permission level %s; %s needed)", ev->sender,
                        permissions_level_name(d.level), permissions_level_name(bot->invite_level));
-    router_answer_invite(r, ev, bot, 0, reason);
+    router_answer_invite(r, ev, bot, 0, reason, &d);
     free(reason);
 }
 
 int
 router_record(struct router *r, const struct router_event *ev, const char *bridge, const char *command,
-              const char *args_json)
+              const char *args_json, const struct router_decision *dec)
 {
     struct store_command rec = {
         .event_id = ev->event_id,
@@ -301,15 +355,46 @@ router_record(struct router *r, const struct router_event *ev, const char *bridg
         .args_json = args_json,
         .received_at = ev->origin_server_ts,
     };
-    int inserted = 0;
+    struct json_object *detail = NULL, *args = NULL;
+    int inserted = 0, ret = -1;
     char *cause = NULL;
 
-    if (store_command_insert(r->store, &rec, &inserted, &cause) != 0) {
-        log_error("router: cannot record the command %s: %s", ev->event_id, cause);
-        free(cause);
-        return -1;
+    if (store_begin(r->store, &cause) != 0)
+        goto fail;
+    if (store_command_insert(r->store, &rec, &inserted, &cause) != 0)
+        goto rollback;
+    if (inserted) {
+        detail = router_audit_detail(ev->event_id, ev->room_id, ev->sender);
+        json_object_object_add(detail, "phase", json_object_new_string("received"));
+        json_object_object_add(detail, "command", json_object_new_string(command));
+        json_object_object_add(detail, "bridge", bridge != NULL ? json_object_new_string(bridge) : NULL);
+        /* The arguments as recorded, secrets already removed. */
+        if (args_json != NULL && (args = json_tokener_parse(args_json)) != NULL)
+            json_object_object_add(detail, "args", args);
+        if (audit_append(r->store, "command", detail, &cause) != 0)
+            goto rollback;
+        if (dec != NULL) {
+            json_object_put(detail);
+            detail = router_audit_detail(ev->event_id, ev->room_id, ev->sender);
+            json_object_object_add(detail, "action", json_object_new_string("command"));
+            json_object_object_add(detail, "command", json_object_new_string(command));
+            router_audit_decision(detail, &dec->d, dec->need);
+            if (audit_append(r->store, "permission", detail, &cause) != 0)
+                goto rollback;
+        }
     }
-    return inserted;
+    if (store_commit(r->store, &cause) != 0)
+        goto fail;
+    ret = inserted;
+    goto out;
+rollback:
+    store_rollback(r->store);
+fail:
+    log_error("router: cannot record the command %s: %s", ev->event_id, cause);
+    free(cause);
+out:
+    json_object_put(detail);
+    return ret;
 }
 
 int
@@ -347,8 +432,12 @@ router_builtin(struct router *r, const struct router_event *ev, struct bot *bot,
         struct json_object *a = json_object_new_object();
         int recorded;
 
+        struct router_decision dec = {.d = d, .need = b != NULL ? b->level : PERM_NONE};
+
         json_object_object_add(a, "text", json_object_new_string(args));
-        recorded = router_record(r, ev, NULL, name, json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+        /* An unknown command has no permission to decide. */
+        recorded = router_record(r, ev, NULL, name, json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
+                                 b != NULL ? &dec : NULL);
         json_object_put(a);
         if (recorded != 1)
             return; /* handled before (offered again after a restart), or not recordable */

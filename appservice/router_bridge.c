@@ -238,10 +238,14 @@ router_bridge_command(struct router *r, const struct router_event *ev, struct bo
         router_bridge_from_reply(cmd, replied, &args, &error);
     args_json = error == NULL ? router_bridge_args_json(cmd, &args) : NULL;
 
-    if (!resume && router_record(r, ev, b->name, command, args_json) != 1)
-        goto out;
-    job = router_job_new(r, ev, answerer, command, text, b, d);
     need = cmd->level > b->level ? cmd->level : b->level;
+    {
+        struct router_decision dec = {.d = d, .need = need};
+
+        if (!resume && router_record(r, ev, b->name, command, args_json, &dec) != 1)
+            goto out;
+    }
+    job = router_job_new(r, ev, answerer, command, text, b, d);
     if (d.level < need) {
         char *body = xasprintf("You may not run %s%s here: your permission level is %s (rule '%s'), and it needs "
                                "%s.",

@@ -38,6 +38,22 @@ router_confirm_on_close(uv_handle_t *handle)
     free(c);
 }
 
+/* Appends the audit entry of a step of a confirmation: "asked",
+ * "confirmed", "expired", or "refused" (someone else reacted). */
+static void
+router_confirm_audit(struct router_job *job, const char *phase, const char *user, const char *reaction_id)
+{
+    struct json_object *d = router_audit_detail(job->event_id, job->room_id, user);
+
+    json_object_object_add(d, "action", json_object_new_string("confirm"));
+    json_object_object_add(d, "phase", json_object_new_string(phase));
+    json_object_object_add(d, "command", json_object_new_string(job->command));
+    json_object_object_add(d, "caller", json_object_new_string(job->sender));
+    if (reaction_id != NULL)
+        json_object_object_add(d, "reaction_event_id", json_object_new_string(reaction_id));
+    router_audit(job->r, "permission", d);
+}
+
 /* Unlinks a confirmation from the router and its job, and frees it. */
 static void
 router_confirm_drop(struct router_confirm *c)
@@ -64,6 +80,7 @@ router_confirm_on_timeout(uv_timer_t *t)
     char *body = xasprintf("Not run: %s was not confirmed within %s.", job->command, limit);
 
     log_info("router: %s did not confirm %s", job->sender, job->command);
+    router_confirm_audit(job, "expired", job->sender, NULL);
     router_confirm_drop(c);
     router_job_finish(job, STORE_COMMAND_REFUSED, body, NULL, NULL);
     free(body);
@@ -114,6 +131,7 @@ router_confirm_ask(struct router_job *job, const char *what, void (*start)(struc
     uv_timer_start(&c->timer, router_confirm_on_timeout, r->cfg->bridge.confirm_timeout, 0);
     outbox_kick(r->outbox);
     log_info("router: %s asked to confirm %s", job->sender, what);
+    router_confirm_audit(job, "asked", job->sender, NULL);
     json_object_put(content);
     free(body);
     free(limit);
@@ -155,9 +173,11 @@ router_confirm_reaction(struct router *r, const struct router_event *ev)
         if (strcmp(ev->sender, job->sender) != 0) {
             log_info("router: %s reacted to %s's confirmation; only %s may confirm", ev->sender, job->command,
                      job->sender);
+            router_confirm_audit(job, "refused", ev->sender, ev->event_id);
             return;
         }
         log_info("router: %s confirmed %s", ev->sender, job->command);
+        router_confirm_audit(job, "confirmed", ev->sender, ev->event_id);
         router_confirm_drop(c);
         start(job);
         return;

@@ -183,13 +183,28 @@ char *router_help_usage(const struct router *r, const struct bridge *b, const st
 
 /* router.c */
 
+/* A permission decision recorded with a command (router_record()). */
+struct router_decision {
+    struct permissions_decision d;
+    enum perm_level need; /* the level the command needs */
+};
+
+/* Appends an audit entry (takes ownership of detail); a failure is
+ * logged.  For entries that do not go with another write. */
+void router_audit(struct router *r, const char *kind, struct json_object *detail);
+/* A new audit detail with the fields every entry about an event has:
+ * event_id, room_id, user (the sender).  Returns a new object. */
+struct json_object *router_audit_detail(const char *event_id, const char *room_id, const char *user);
+
 int router_bot_joined(struct router *r, struct bot *bot, const char *room_id);
 void router_save_position(struct router *r);
 char *router_duration_words(int64_t ms);
-/* Records a command once; returns 1 if recorded now, 0 if it was before
- * (offered again), -1 on a store error (logged). */
+/* Records a command once, with its audit entries ("command" received, and
+ * the permission decision if dec is not NULL) in the same write; returns
+ * 1 if recorded now, 0 if it was before (offered again), -1 on a store
+ * error (logged). */
 int router_record(struct router *r, const struct router_event *ev, const char *bridge, const char *command,
-                  const char *args_json);
+                  const char *args_json, const struct router_decision *dec);
 /* Refuses or skips a command that is too old or not permitted; returns 1
  * if it answered the job (then freed), else 0. */
 int router_check_stale(struct router_job *job);

@@ -18,6 +18,7 @@
 
 #include "bots.h"
 #include "bridge_host.h"
+#include "audit/audit.h"
 #include "clock.h"
 #include "config.h"
 #include "hs_client.h"
@@ -222,6 +223,34 @@ router_job_free(struct router_job *job)
     }
 }
 
+/* The names the audit log gives a command's end. */
+static const char *const router_job_status_names[] = {
+    [STORE_COMMAND_RUNNING] = "running", [STORE_COMMAND_DONE] = "done",   [STORE_COMMAND_FAILED] = "failed",
+    [STORE_COMMAND_REFUSED] = "refused", [STORE_COMMAND_STALE] = "stale",
+};
+
+/* Appends the "command" entry of a command's end, in the answer's write.
+ * Why a command was not run is recorded; a tool's output is not (it is in
+ * the stored answer). */
+static int
+router_job_audit(struct router_job *job, const struct store_command_outcome *o, char **cause)
+{
+    struct json_object *detail = router_audit_detail(job->event_id, job->room_id, job->sender);
+    int ret;
+
+    json_object_object_add(detail, "phase", json_object_new_string("finished"));
+    json_object_object_add(detail, "command", json_object_new_string(job->command));
+    json_object_object_add(detail, "bridge", job->bridge != NULL ? json_object_new_string(job->bridge->name) : NULL);
+    json_object_object_add(detail, "status", json_object_new_string(router_job_status_names[o->status]));
+    json_object_object_add(detail, "verdict", o->verdict != NULL ? json_object_new_string(o->verdict) : NULL);
+    json_object_object_add(detail, "duration_ms", json_object_new_int64(o->duration_ms));
+    if ((o->status == STORE_COMMAND_REFUSED || o->status == STORE_COMMAND_STALE) && o->detail != NULL)
+        json_object_object_add(detail, "reason", json_object_new_string(o->detail));
+    ret = audit_append(job->r->store, "command", detail, cause);
+    json_object_put(detail);
+    return ret;
+}
+
 void
 router_job_answer(struct router_job *job, enum store_command_status status, const struct render_out *out,
                   const char *verdict)
@@ -265,7 +294,7 @@ router_job_answer(struct router_job *job, enum store_command_status status, cons
         json_object_put(file);
     }
     if (outcome.reply_outbox_id == 0 || store_command_finish(r->store, job->event_id, &outcome, &cause) != 0 ||
-        store_commit(r->store, &cause) != 0) {
+        router_job_audit(job, &outcome, &cause) != 0 || store_commit(r->store, &cause) != 0) {
         log_error("router: cannot record the answer to %s: %s", job->event_id, cause != NULL ? cause : "see above");
         free(cause);
         store_rollback(r->store);

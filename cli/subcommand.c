@@ -10,6 +10,7 @@
 #include "cli/subcommand.h"
 
 const struct subcommand subcommands_all[] = {
+    {"audit", "audit verify|show [-c config.yaml] [...]      check or print the tamper-evident audit log", audit_main},
     {"shell", "shell [-c config.yaml] [--as USER]            talk to the bots without a homeserver", shell_main},
     {NULL, NULL, NULL},
 };

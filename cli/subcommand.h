@@ -19,6 +19,7 @@ struct subcommand {
 
 /* Each subcommand's entry point. */
 int shell_main(int argc, char **argv);
+int audit_main(int argc, char **argv);
 
 /* The table, NULL-terminated. */
 extern const struct subcommand subcommands_all[];

@@ -77,6 +77,19 @@ static const char *const store_sqlite_sql[SQ_NSTMTS] = {
                      "ON CONFLICT (key) DO UPDATE SET result = excluded.result, stored_at = excluded.stored_at, "
                      "expires_at = excluded.expires_at",
     [SQ_CACHE_EXPIRE] = "DELETE FROM tool_cache WHERE expires_at <= ?1",
+    [SQ_AUDIT_HEAD] = "SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+    [SQ_AUDIT_INSERT] = "INSERT INTO audit_log (seq, ts, kind, detail, prev_hash, entry_hash) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [SQ_AUDIT_SCAN] = "SELECT seq, ts, kind, detail, prev_hash, entry_hash FROM audit_log "
+                      "WHERE seq > ?1 AND ts >= ?2 ORDER BY seq",
+    /* The first entry to keep: the oldest that is not older than ?1, and
+     * at most the newest (never removed). */
+    [SQ_AUDIT_PRUNE_LIMIT] = "SELECT coalesce((SELECT seq FROM audit_log WHERE ts >= ?1 ORDER BY seq LIMIT 1), "
+                             "(SELECT max(seq) FROM audit_log))",
+    [SQ_AUDIT_PRUNE_LAST] = "SELECT (SELECT min(seq) FROM audit_log), seq, entry_hash, "
+                            "(SELECT count(*) FROM audit_log WHERE seq < ?1) "
+                            "FROM audit_log WHERE seq < ?1 ORDER BY seq DESC LIMIT 1",
+    [SQ_AUDIT_PRUNE_DELETE] = "DELETE FROM audit_log WHERE seq < ?1",
 };
 
 sqlite3_stmt *
@@ -347,4 +360,8 @@ const struct store_ops store_sqlite_ops = {
     .cache_get = store_sqlite_cache_get,
     .cache_put = store_sqlite_cache_put,
     .commands_running = store_sqlite_commands_running,
+    .audit_head = store_sqlite_audit_head,
+    .audit_insert = store_sqlite_audit_insert,
+    .audit_scan = store_sqlite_audit_scan,
+    .audit_prune = store_sqlite_audit_prune,
 };

@@ -46,6 +46,12 @@ enum store_sqlite_stmt {
     SQ_CACHE_GET,
     SQ_CACHE_PUT,
     SQ_CACHE_EXPIRE,
+    SQ_AUDIT_HEAD,
+    SQ_AUDIT_INSERT,
+    SQ_AUDIT_SCAN,
+    SQ_AUDIT_PRUNE_LIMIT,
+    SQ_AUDIT_PRUNE_LAST,
+    SQ_AUDIT_PRUNE_DELETE,
     SQ_NSTMTS
 };
 
@@ -111,5 +117,11 @@ int store_sqlite_cache_get(struct store *s, const char *key, int64_t now, char *
 int store_sqlite_cache_put(struct store *s, const char *key, const char *value, int64_t now, int64_t expires_at,
                            char **cause);
 int store_sqlite_commands_running(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg, char **cause);
+int store_sqlite_audit_head(struct store *s, int64_t *seq, char **entry_hash, char **cause);
+int store_sqlite_audit_insert(struct store *s, const struct store_audit_entry *e, char **cause);
+int store_sqlite_audit_scan(struct store *s, int64_t after_seq, int64_t since_ts,
+                            int (*cb)(const struct store_audit_entry *e, void *arg), void *arg, char **cause);
+int store_sqlite_audit_prune(struct store *s, int64_t before_ms, int64_t *removed, int64_t *first_seq,
+                             int64_t *last_seq, char **last_hash, char **cause);
 
 #endif

@@ -158,6 +158,19 @@ static const char *const store_sqlite_migrations[] = {
     "ALTER TABLE commands ADD COLUMN bridge TEXT;"
     "ALTER TABLE commands ADD COLUMN verdict TEXT;"
     "ALTER TABLE commands ADD COLUMN duration_ms INTEGER;",
+
+    /* 3: audit log */
+    /* The hash-chained audit log (audit/audit.h): seq is given by the
+     * writer (the head's plus one), never reused; rows are only ever
+     * appended, and removed from the oldest on by retention. */
+    "CREATE TABLE audit_log ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  ts INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  detail TEXT NOT NULL,"
+    "  prev_hash TEXT NOT NULL,"
+    "  entry_hash TEXT NOT NULL"
+    ");",
 };
 
 #define STORE_SQLITE_NMIGRATIONS (sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]))

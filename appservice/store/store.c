@@ -235,3 +235,29 @@ store_commands_running(struct store *s, int (*cb)(const char *event_id, void *ar
 {
     return s->ops->commands_running(s, cb, arg, cause);
 }
+
+int
+store_audit_head(struct store *s, int64_t *seq, char **entry_hash, char **cause)
+{
+    return s->ops->audit_head(s, seq, entry_hash, cause);
+}
+
+int
+store_audit_insert(struct store *s, const struct store_audit_entry *e, char **cause)
+{
+    return s->ops->audit_insert(s, e, cause);
+}
+
+int
+store_audit_scan(struct store *s, int64_t after_seq, int64_t since_ts,
+                 int (*cb)(const struct store_audit_entry *e, void *arg), void *arg, char **cause)
+{
+    return s->ops->audit_scan(s, after_seq, since_ts, cb, arg, cause);
+}
+
+int
+store_audit_prune(struct store *s, int64_t before_ms, int64_t *removed, int64_t *first_seq, int64_t *last_seq,
+                  char **last_hash, char **cause)
+{
+    return s->ops->audit_prune(s, before_ms, removed, first_seq, last_seq, last_hash, cause);
+}

@@ -110,6 +110,18 @@ struct store_event {
 
 void store_event_free(struct store_event *ev);
 
+/* An audit log entry as stored; audit/audit.h explains the chain.  Every
+ * pointer is borrowed: for audit_insert for the call, in an audit_scan
+ * callback until it returns. */
+struct store_audit_entry {
+    int64_t seq;
+    int64_t ts; /* milliseconds since the epoch */
+    const char *kind;
+    const char *detail;     /* canonical JSON */
+    const char *prev_hash;  /* 64 lower-case hex digits */
+    const char *entry_hash; /* 64 lower-case hex digits */
+};
+
 struct store;
 
 struct store_ops {
@@ -163,6 +175,13 @@ struct store_ops {
     int (*cache_put)(struct store *s, const char *key, const char *value, int64_t now, int64_t expires_at,
                      char **cause);
     int (*commands_running)(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg, char **cause);
+
+    int (*audit_head)(struct store *s, int64_t *seq, char **entry_hash, char **cause);
+    int (*audit_insert)(struct store *s, const struct store_audit_entry *e, char **cause);
+    int (*audit_scan)(struct store *s, int64_t after_seq, int64_t since_ts,
+                      int (*cb)(const struct store_audit_entry *e, void *arg), void *arg, char **cause);
+    int (*audit_prune)(struct store *s, int64_t before_ms, int64_t *removed, int64_t *first_seq, int64_t *last_seq,
+                       char **last_hash, char **cause);
 };
 
 /* The header every backend's struct starts with. */
@@ -246,6 +265,29 @@ int store_cache_put(struct store *s, const char *key, const char *value, int64_t
 /* Calls cb with the event ID of every command still marked running
  * (interrupted by a crash or a restart). */
 int store_commands_running(struct store *s, int (*cb)(const char *event_id, void *arg), void *arg, char **cause);
+
+/*
+ * The audit log's rows; audit/audit.c is their only caller, and keeps the
+ * chain.  store_audit_head(): the newest entry's seq and *entry_hash
+ * (allocated), or 0 and NULL when the log is empty.
+ */
+int store_audit_head(struct store *s, int64_t *seq, char **entry_hash, char **cause);
+/* Appends a row as given (the caller computed seq and the hashes). */
+int store_audit_insert(struct store *s, const struct store_audit_entry *e, char **cause);
+/* Calls cb for each entry with a seq above after_seq and a ts at or after
+ * since_ts, in seq order, from one consistent snapshot; cb returns
+ * non-zero to stop.  cb must not write to the store. */
+int store_audit_scan(struct store *s, int64_t after_seq, int64_t since_ts,
+                     int (*cb)(const struct store_audit_entry *e, void *arg), void *arg, char **cause);
+/*
+ * Deletes the longest run of entries from the oldest on whose ts is
+ * before before_ms, but never the newest entry (the head the next entry
+ * links to).  *removed gets their count; if it is not 0, *first_seq and
+ * *last_seq the range removed and *last_hash (allocated) the entry_hash of
+ * the last one, else 0, 0 and NULL.
+ */
+int store_audit_prune(struct store *s, int64_t before_ms, int64_t *removed, int64_t *first_seq, int64_t *last_seq,
+                      char **last_hash, char **cause);
 
 extern const struct store_ops store_sqlite_ops;
 

@@ -11,6 +11,7 @@ POST), and a submit left unconfirmed past bridge.confirm_timeout is not
 run and the room is told.  The key never appears in the log.
 """
 
+import json
 import time
 import urllib.parse
 
@@ -202,6 +203,27 @@ tap.ok("was not confirmed within 5 seconds" in told["body"], f"a submit unconfir
 hs.react(room, ALICE, unconfirmed_prompt["event_id"], THUMBS_UP)
 time.sleep(0.5)
 tap.is_(fake.count(method="POST"), 1, "is not run, not even by a late 👍")
+
+
+def confirm_steps(event_id):
+    """The audit log's confirmation steps of a command: (phase, user)."""
+    db = wr.db()
+    try:
+        details = [json.loads(d) for (d,) in db.execute("SELECT detail FROM audit_log WHERE kind = 'permission'")]
+    finally:
+        db.close()
+    return [(d["phase"], d["user"]) for d in details if d.get("action") == "confirm" and d["event_id"] == event_id]
+
+
+tap.is_(confirm_steps(ev), [("asked", ALICE), ("refused", BOB), ("confirmed", ALICE)],
+        "the audit log has the confirmation asked, another user's 👍 refused, the caller's accepted")
+tap.is_(confirm_steps(unconfirmed), [("asked", ALICE), ("expired", ALICE)], "and the one that expired")
+db = wr.db()
+try:
+    audit_text = "\n".join(d for (d,) in db.execute("SELECT detail FROM audit_log"))
+finally:
+    db.close()
+tap.ok("virustotal" in audit_text and KEY not in audit_text, "the config entry has the bridge but not its API key")
 
 tap.is_(wr.stop(), 0, "warroom exits 0")
 tap.is_(wr.sanitizer_report(), [], "no sanitizer report")

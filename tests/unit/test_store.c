@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appservice/store/sqlite_internal.h" /* store_sqlite_current_version() */
 #include "appservice/store/store.h"
 #include "appservice/txn.h"
 #include "appservice/xmalloc.h"
@@ -83,8 +84,9 @@ test_dedup(void)
     ok(s != NULL && a != NULL && b != NULL, "store and fixtures ready");
     if (s == NULL || a == NULL || b == NULL)
         goto out;
-    is_int(store_schema_version(s), 2, "new database migrated to version 2");
-    is_int(query_int("dedup.db", "PRAGMA user_version"), 2, "PRAGMA user_version says 2");
+    is_int(store_schema_version(s), store_sqlite_current_version(), "new database migrated to the current version");
+    is_int(query_int("dedup.db", "PRAGMA user_version"), store_sqlite_current_version(),
+           "PRAGMA user_version says the current version");
     ok(store_put_transaction(s, "1", a, 1000, is_new, &n_new, NULL, &cause) == 0, "100-event transaction stored");
     is_int(n_new, 100, "100 new events");
     ok(is_new[0] == 1 && is_new[99] == 1, "each marked new");
@@ -366,7 +368,8 @@ test_migrate_v1(void)
     ok(store_open(&opt, &s, &cause) == 0, "opened by the current warroom (%s)", cause ? cause : "ok");
     if (s == NULL)
         goto out;
-    is_int(query_int("v1.db", "PRAGMA user_version"), 2, "migrated to version 2");
+    is_int(query_int("v1.db", "PRAGMA user_version"), store_sqlite_current_version(),
+           "migrated to the current version");
     is_str(store_instance_id(s), "0123456789abcdef0123456789abcdef", "the instance id is kept");
     is_int(query_int("v1.db", "SELECT count(*) FROM events"), 1, "its event is kept");
     ok(store_outbox_pending(s, 0, first_pending, &content, &cause) == 0 && content != NULL &&
